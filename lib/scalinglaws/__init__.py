@@ -1,0 +1,9 @@
+"""scalinglaws: the computations behind the book "Scaling laws, derived and checked".
+
+One module per subject; each function states its formula, domain and reference.
+
+- :mod:`scalinglaws.linear1d`: one-dimensional SGD on y ~ N(3x, 1): exact expected loss,
+  its optimum over the learning rate, asymptotics, and a simulator of the real process.
+"""
+
+__version__ = "0.1.0"
