@@ -34,7 +34,7 @@ book: $(STAMP)
 test: $(STAMP)
 	@start=$$(date +%s); status=0; \
 	$(BIN)/python -m pytest tests/ || status=1; \
-	$(BIN)/python -m pytest --nbval book/ --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
+	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
 	echo "make test: wall time $$(( $$(date +%s) - start )) s"; exit $$status
 
 notebooks: $(STAMP)
