@@ -28,11 +28,16 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	@start=$$(date +%s); \
+	$(BIN)/python tools/stage_mathjax.py || exit 1; \
+	$(BIN)/python tools/write_status.py || exit 1; \
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going || exit 1; \
 	echo "make book: wall time $$(( $$(date +%s) - start )) s"
 
+# make test: the nitpicky book build (warnings are errors, so broken links and references fail),
+# then the library and book tests (including the browser test of the built pages), then nbval.
 test: $(STAMP)
 	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory book || status=1; \
 	$(BIN)/python -m pytest tests/ || status=1; \
 	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
 	echo "make test: wall time $$(( $$(date +%s) - start )) s"; exit $$status

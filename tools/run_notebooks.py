@@ -19,6 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import json
+import os
+import platform
+
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +76,24 @@ def execute(source: Path, target: Path, params: str) -> float:
     return elapsed
 
 
+TIMINGS = BOOK / "_timings.json"
+
+
+def record_timings(measured: dict[str, float]) -> None:
+    """Store execution times, replacing a stored one only when it is off by more than half."""
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {"machine": "", "chapters": {}}
+    changed = False
+    for stem, seconds in measured.items():
+        old = data["chapters"].get(stem)
+        if old is None or abs(seconds - old) > 0.5 * old:
+            data["chapters"][stem] = round(seconds, 1)
+            changed = True
+    if changed:
+        data["machine"] = f"a {os.cpu_count()}-core {platform.machine()} machine with Python {platform.python_version()}"
+        TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "write_status.py")], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapter", help="chapter name (file stem in book/)")
@@ -81,12 +103,17 @@ def main() -> None:
         raise SystemExit("PARAMS needs CHAPTER: parameters differ from chapter to chapter")
     sources = [chapter_path(args.chapter)] if args.chapter else sorted(BOOK.glob("*.ipynb"))
     total = time.perf_counter()
+    measured = {}
     for source in sources:
         target = variant_path(source, args.params) if args.params else source
         elapsed = execute(source, target, args.params)
         print(f"{source.stem}: {elapsed:.1f} s -> {target.relative_to(ROOT)}", flush=True)
         if args.params:
             print(f"render it with: make variant-html VARIANT={target.relative_to(ROOT)}")
+        else:
+            measured[source.stem] = elapsed
+    if measured:
+        record_timings(measured)
     print(f"make notebooks: wall time {time.perf_counter() - total:.1f} s")
 
 

@@ -143,6 +143,8 @@ def expected_loss(eta, T, batch_size: int = 1):
     T : int or array of ints >= 0 (floats such as 1e12 allowed).
     batch_size : int >= 1.
 
+    Notes
+    -----
     Relative accuracy about 1e-15 over the whole domain, T up to 1e12 included.
 
     Examples
@@ -213,7 +215,7 @@ def optimal_loss(T, batch_size: int = 1):
 def optimal_loss_mp(T, dps: int = 50):
     r"""High-precision ``(inf_eta Lbar(eta, T), argmin)`` for B = 1, as mpmath numbers.
 
-    Solves ``dLbar/deta = 0`` with :func:`mpmath.findroot` at ``dps`` decimal digits, started from
+    Solves ``dLbar/deta = 0`` with ``mpmath.findroot`` at ``dps`` decimal digits, started from
     the double-precision root of :func:`optimal_loss`.  Needed because ``inf Lbar - g(T)`` is of
     order (log T)^2 / T^2, far below double precision once T exceeds about 1e7.
 
