@@ -57,7 +57,7 @@ def chapter_path(name: str) -> Path:
 
 def variant_path(source: Path, params: str) -> Path:
     tag = re.sub(r"[^A-Za-z0-9.=_-]+", "_", "_".join(shlex.split(params)))
-    tag = tag.replace("-p_", "").replace("-r_", "").strip("_") or "default"
+    tag = re.sub(r"(^|_)-[pry]_+", r"\1", tag).strip("_") or "default"
     return VARIANTS / source.stem / f"{source.stem}__{tag}.ipynb"
 
 
