@@ -14,6 +14,7 @@ BOOK = ROOT / "book"
 BAD_PARAMETERS = {
     "linear1d": ("etas", [0.1, 0.7], "stable range"),
     "tuned_rate": ("log10_T_max", 13, "12]"),
+    "surge": ("n_coupled", 1, "[4, "),
 }
 
 
