@@ -4,6 +4,8 @@ One module per subject; each function states its formula, domain and reference.
 
 - :mod:`scalinglaws.linear1d`: one-dimensional SGD on y ~ N(3x, 1): exact expected loss,
   its optimum over the learning rate, asymptotics, and a simulator of the real process.
+- :mod:`scalinglaws.zipf`: the Zipf feature model: exact expected loss for any N (up to 1e12 visible
+  features), under any schedule, its infimum over the rate, asymptotics, and a simulator.
 - :mod:`scalinglaws.surge`: sign descent (Adam with beta1, beta2 -> 0) on a noisy quadratic: the
   optimal rate as a function of the batch size, its surge, and a vectorised simulator.
 """
