@@ -6,6 +6,10 @@ One module per subject; each function states its formula, domain and reference.
   its optimum over the learning rate, asymptotics, and a simulator of the real process.
 - :mod:`scalinglaws.zipf`: the Zipf feature model: exact expected loss for any N (up to 1e12 visible
   features), under any schedule, its infimum over the rate, asymptotics, and a simulator.
+- :mod:`scalinglaws.fitting`: the Chinchilla fitting procedure (Huber loss on log residuals,
+  log-sum-exp parametrisation, L-BFGS-B from a grid, bootstrap) and compute-optimal allocation.
+- :mod:`scalinglaws.noise_scale`: the gradient noise scale and critical batch size: the local
+  quadratic model, the two-batch estimator, and the batch-size trade-off in the 1-D model.
 - :mod:`scalinglaws.surge`: sign descent (Adam with beta1, beta2 -> 0) on a noisy quadratic: the
   optimal rate as a function of the batch size, its surge, and a vectorised simulator.
 """
