@@ -5,6 +5,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# One BLAS thread: the problems here are small, and on a 2-core machine a threaded BLAS makes
+# L-BFGS-B's tiny calls ~20x slower; it also keeps reductions in one order, so outputs reproduce.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
 CHAPTER ?=
 PARAMS  ?=
 
