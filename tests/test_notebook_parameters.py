@@ -15,6 +15,7 @@ BAD_PARAMETERS = {
     "linear1d": ("etas", [0.1, 0.7], "stable range"),
     "tuned_rate": ("log10_T_max", 13, "12]"),
     "compute_optimal": ("b", 0.5, ">= 1"),
+    "multipower_law": ("eta_max", 0.5, "(0, 1/3]"),
     "noise_scale": ("rate_factor", 1.5, "(0, 1]"),
     "surge": ("n_coupled", 1, "[4, "),
     "zipf_scaling": ("a_b_pairs", [[1.0, 0.5]], "b >= 1"),

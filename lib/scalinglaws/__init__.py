@@ -12,6 +12,12 @@ One module per subject; each function states its formula, domain and reference.
   quadratic model, the two-batch estimator, and the batch-size trade-off in the 1-D model.
 - :mod:`scalinglaws.surge`: sign descent (Adam with beta1, beta2 -> 0) on a noisy quadratic: the
   optimal rate as a function of the batch size, its surge, and a vectorised simulator.
+- :mod:`scalinglaws.schedules`: learning-rate schedules (constant, cosine, warmup-stable-decay,
+  two-stage, with linear warmup) as per-step rate arrays.
+- :mod:`scalinglaws.mpl`: the Multi-Power Law and two baselines: fitting (Huber on log-loss
+  residuals), prediction, scoring, and the schedule that minimises a fitted law.
+- :mod:`scalinglaws.schedule_optimisation`: the exact Zipf-model loss under a schedule, its adjoint
+  gradient with respect to every rate, and the truly optimal schedule by projected gradient descent.
 """
 
 __version__ = "0.1.0"

@@ -67,6 +67,7 @@ __all__ = [
     "expected_loss_curve",
     "feature_count",
     "feature_probabilities",
+    "feature_table",
     "optimal_loss",
     "simulate",
     "tail_mass",
@@ -252,6 +253,24 @@ def _feature_table(K: int, a: float, head: int = HEAD):
 
 def _table_for(N: int, a: float, b: float):
     return _feature_table(_feature_count_scalar(int(N), b), a)
+
+
+def feature_table(N, a, b):
+    r"""Quadrature table ``(p, w, tau_K)`` for sums over the features an N-parameter model sees.
+
+    For every smooth g, ``sum_{k=1}^{K} p_k g(p_k) ~= sum_i w_i g(p_i)`` with ``K = feature_count(N, b)``:
+    the first 2048 features are listed exactly (``w_k = p_k``), the rest of the sum is represented by
+    Euler-Maclaurin with Gauss-Legendre quadrature in ``log k``; ``tau_K`` is the tail mass
+    ``zeta(a+1, K+1)/zeta(a+1)`` of the unseen features.  :func:`expected_loss` and
+    :func:`expected_loss_curve` are sums of this form; other modules (the schedule adjoint) reuse the
+    table so that their sums agree with these exactly.
+
+    Domain: N integer >= 1, a > 0, b >= 1.  Returns read-only arrays p, w and a float tau_K.
+    """
+    a = _check_a(a)
+    b = _check_b(b)
+    N = as_int("N", N, minimum=1)
+    return _table_for(N, a, b)
 
 
 def _constant_rate_losses(eta: np.ndarray, T: np.ndarray, p, w, tau) -> np.ndarray:

@@ -1,0 +1,99 @@
+"""Benchmarks of scalinglaws.mpl and scalinglaws.schedule_optimisation (ratios measured in one run).
+
+1. Fitting the Multi-Power Law on the three published 400M training curves (Luo et al. 2025) and
+   scoring the six test curves; the authors' torch fitter takes about 40 s on the 2-core machine.
+   Skipped with a message when ../shared/data/external/multipowerlaw-400M is absent.
+2. The loss-drop sum: compressed (default) vs dense evaluation on a 72000-step cosine schedule.
+3. Exact Zipf loss curve (zipf.expected_loss_curve) vs final loss + adjoint gradient
+   (schedule_optimisation.final_loss_and_gradient) for 1e4 features and 2e4 steps; target <= 3x.
+
+BLAS threads are limited to one (set before numpy is imported): L-BFGS-B's tiny BLAS calls are
+otherwise dominated by thread wake-ups on a busy 2-core machine.
+"""
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scalinglaws import mpl, schedules, zipf
+from scalinglaws import schedule_optimisation as so
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def best_of(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def bench_published():
+    from test_mpl import DATA, TEST, TRAIN, load_published
+    if not DATA.is_dir():
+        print(f"[published fit] skipped: {DATA} not found")
+        return
+    curves = {n: load_published(n) for n in TRAIN + TEST}
+    t_fit, model = best_of(lambda: mpl.fit([curves[n] for n in TRAIN]), repeat=2)
+    scores = [mpl.score(model.predict(*curves[n][:2]), curves[n][2]) for n in TEST]
+    mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+    print(f"[published fit] MPL fit on {', '.join(TRAIN)}: {t_fit:.2f} s wall "
+          f"(authors' torch fitter ~40 s: {40 / t_fit:.1f}x faster; target < 10 s)")
+    print("  params: " + ", ".join(f"{k}={v:.4g}" for k, v in model.params.items()))
+    print("  test mean  R2={R2:.5f} MAE={MAE:.5f} RMSE={RMSE:.5f} mean_rel={mean_rel:.5f} "
+          "worst_rel={worst_rel:.5f}".format(**mean))
+    print("  published  R2=0.99780 MAE=0.00484 RMSE=0.00730 mean_rel=0.00168 worst_rel=0.00995")
+    for name, fitter in (("momentum law", mpl.fit_momentum_law), ("power law", mpl.fit_power_law)):
+        t, m = best_of(lambda fitter=fitter: fitter([curves[n] for n in TRAIN]), repeat=1)
+        sc = [mpl.score(m.predict(*curves[n][:2]), curves[n][2]) for n in TEST]
+        print(f"  {name:12s}: fit {t:.2f} s wall, test mean R2={np.mean([s['R2'] for s in sc]):.5f} "
+              f"mean_rel={np.mean([s['mean_rel'] for s in sc]):.5f}")
+
+
+def bench_loss_drop():
+    e = schedules.cosine(72000, 3e-4, 3e-5, warmup=2160)
+    steps = np.arange(2176, 72001, 128)
+    p = {"L0": 2.5, "A": 0.6, "alpha": 0.45, "B": 500.0, "C": 2.0, "beta": 0.5, "gamma": 0.5}
+    t_fast, fast = best_of(lambda: mpl.multi_power_law(e, steps, p))
+    t_dense, dense = best_of(lambda: mpl.multi_power_law(e, steps, p, window=None), repeat=1)
+    idx, _ = mpl.loss_drop_nodes(e, steps)
+    print(f"[loss drop] cosine, 72000 steps, {steps.size} observations: compressed {t_fast:.3f} s wall "
+          f"({idx.shape[1]} nodes per observation) vs dense {t_dense:.3f} s wall: "
+          f"{t_dense / t_fast:.1f}x; max |difference| {np.abs(fast - dense).max():.2e}")
+
+
+def bench_adjoint(repeat=5):
+    N, a, b, T = 10_000, 1.0, 1.0, 20_000
+    e = schedules.cosine(T, 0.3, 0.003, warmup=200)
+    t_curve, t_adj, t_ckpt = [], [], []
+    for _ in range(repeat):  # interleaved, best of each: the machine is shared
+        t = time.perf_counter()
+        curve = zipf.expected_loss_curve(e, N, a, b)
+        t_curve.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        loss, grad = so.final_loss_and_gradient(e, N, a, b)
+        t_adj.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        loss2, grad2 = so.final_loss_and_gradient(e, N, a, b, segment=T)
+        t_ckpt.append(time.perf_counter() - t)
+    assert abs(loss - curve[-1]) <= 1e-10 * curve[-1] and loss == loss2
+    assert np.allclose(grad, grad2, rtol=1e-10, atol=1e-12 * np.abs(grad).max())
+    tc, ta, tk = min(t_curve), min(t_adj), min(t_ckpt)
+    print(f"[adjoint] N={N} features (b=1), T={T}: curve {tc:.3f} s wall; curve+gradient "
+          f"{ta:.3f} s wall (sqrt(T) checkpoints): ratio {ta / tc:.2f} (target <= 3); keeping all "
+          f"T states (O(K T) memory) {tk:.3f} s wall: ratio {tk / tc:.2f}")
+
+
+if __name__ == "__main__":
+    bench_published()
+    bench_loss_drop()
+    bench_adjoint()
