@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of
 from scalinglaws import mpl, schedules, zipf
 from scalinglaws import schedule_optimisation as so
 
@@ -28,13 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def bench_published():
@@ -63,7 +57,7 @@ def bench_loss_drop():
     e = schedules.cosine(72000, 3e-4, 3e-5, warmup=2160)
     steps = np.arange(2176, 72001, 128)
     p = {"L0": 2.5, "A": 0.6, "alpha": 0.45, "B": 500.0, "C": 2.0, "beta": 0.5, "gamma": 0.5}
-    t_fast, fast = best_of(lambda: mpl.multi_power_law(e, steps, p))
+    t_fast, fast = best_of(lambda: mpl.multi_power_law(e, steps, p), repeat=3)
     t_dense, dense = best_of(lambda: mpl.multi_power_law(e, steps, p, window=None), repeat=1)
     idx, _ = mpl.loss_drop_nodes(e, steps)
     print(f"[loss drop] cosine, 72000 steps, {steps.size} observations: compressed {t_fast:.3f} s wall "

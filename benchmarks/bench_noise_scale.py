@@ -8,27 +8,24 @@
 
 from __future__ import annotations
 
-import time
+from _timing import best_of
 
 import numpy as np
 from scalinglaws import linear1d
 from scalinglaws import noise_scale as ns
 
 
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+
+
+def _best_seconds(fn, repeat=3):
+    return best_of(fn, repeat)[0]
 
 
 def main() -> None:
     T, runs, eta = 200, 2000, 0.3
     for B in (4, 64):
-        t_short = best_of(lambda B=B: ns.simulate_schedule_1d(np.full(T, eta), np.full(T, B), runs, seed=0))
-        t_full = best_of(lambda B=B: linear1d.simulate(eta, T, runs, seed=0, batch_size=B))
+        t_short = _best_seconds(lambda B=B: ns.simulate_schedule_1d(np.full(T, eta), np.full(T, B), runs, seed=0))
+        t_full = _best_seconds(lambda B=B: linear1d.simulate(eta, T, runs, seed=0, batch_size=B))
         print(f"simulate T={T} runs={runs} B={B}: chi-square shortcut {t_short * 1e3:.1f} ms, "
               f"per-example linear1d.simulate {t_full * 1e3:.1f} ms, ratio {t_full / t_short:.2f}")
 
@@ -47,8 +44,8 @@ def main() -> None:
             out.append((S, E))
         return out
 
-    t_vec = best_of(lambda: ns.steps_to_target(m_target, batch_size=Bs))
-    t_loop = best_of(loop)
+    t_vec = _best_seconds(lambda: ns.steps_to_target(m_target, batch_size=Bs))
+    t_loop = _best_seconds(loop)
     assert [s for s, _ in loop()] == list(ns.steps_to_target(m_target, batch_size=Bs)[0])
     print(f"steps_to_target, 41 batch sizes: library {t_vec * 1e3:.1f} ms, reference loop "
           f"{t_loop * 1e3:.1f} ms, ratio {t_loop / t_vec:.2f}")
@@ -56,8 +53,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     reps, d = 20_000, 8
     gs, gb = rng.standard_normal((reps, d)), rng.standard_normal((reps, d))
-    t_vec = best_of(lambda: ns.two_batch_estimate(gs, gb, 4, 64))
-    t_loop = best_of(lambda: [ns.two_batch_estimate(a, b, 4, 64) for a, b in zip(gs[:2000], gb[:2000])]) * reps / 2000
+    t_vec = _best_seconds(lambda: ns.two_batch_estimate(gs, gb, 4, 64))
+    t_loop = _best_seconds(lambda: [ns.two_batch_estimate(a, b, 4, 64) for a, b in zip(gs[:2000], gb[:2000])]) * reps / 2000
     print(f"two_batch_estimate, {reps} repetitions: vectorised {t_vec * 1e3:.2f} ms, loop (extrapolated "
           f"from 2000) {t_loop * 1e3:.0f} ms, ratio {t_loop / t_vec:.0f}")
 
