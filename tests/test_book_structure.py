@@ -32,6 +32,7 @@ def test_chapter_conventions(path):
     assert code, "a chapter without code"
     assert "parameters" in code[0].get("metadata", {}).get("tags", []), "first code cell must be tagged 'parameters'"
     assert "ValueError" in "".join(code[1]["source"]), "second code cell must validate the parameters"
+    assert "hide-input" in code[1].get("metadata", {}).get("tags", []), "tag the validation cell 'hide-input'"
     assert all(c.get("execution_count") for c in code), "code cells without stored outputs: run make notebooks"
     assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", [])), "stored errors"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
