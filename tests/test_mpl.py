@@ -241,8 +241,19 @@ def test_published_400M_curves(published_fit):
 
 
 @needs_data
-@pytest.mark.xfail(strict=True, reason="the optimum of the Huber objective scores R2 ~0.9961 and mean "
-                   "relative error ~0.00226 on the test curves, short of the published 0.9978 / 0.00168")
+@pytest.mark.xfail(strict=True, reason=(
+    "not reached by a faithful fit: the unique best optimum of the authors' stated objective (Huber, "
+    "delta=1e-3, on log-loss residuals of the 3 training curves; the same optimum from all 108 grid "
+    "starts and 60 random starts, other local optima score worse) gives mean R2 0.9961 and mean "
+    "relative error 0.00226 on the 6 test curves (cosine_72000 alone R2 0.983), vs published 0.9978 "
+    "/ 0.00168.  Tried, each moving R2 by < 0.0003: loss after s or s+1 updates, delta 1e-4..1, "
+    "dropping 1-8 early training points, LD sum from W = 2159/2160/2161; pooled instead of per-curve "
+    "averages is worse (R2 0.9948); even S_W = W*eta_max (twice the README warmup area, "
+    "unjustified) only gives 0.9970 / 0.00213, and eta_{k-1}^-gamma instead of the paper's eta_k^-gamma "
+    "(fits the training curves worse) 0.9967 / 0.00212.  Test scores at the published level need parameters "
+    "whose training objective is ~1.5-2x the optimum (L0 ~2.54-2.55 instead of 2.52), i.e. not the optimum "
+    "of that objective; Adam on log-parameters from the best grid start approaches the optimum from "
+    "the worse side (R2 0.982-0.995 along the way).  The authors' exact Adam settings are unknown."))
 def test_published_400M_curves_match_published_averages(published_fit):
     _, _, mean = published_fit
     assert mean["R2"] >= 0.9978 and mean["mean_rel"] <= 0.00168
