@@ -36,7 +36,7 @@ book: $(STAMP)
 	@start=$$(date +%s); \
 	$(BIN)/python tools/stage_mathjax.py || exit 1; \
 	$(BIN)/python tools/write_status.py || exit 1; \
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going || exit 1; \
+	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going || exit 1; \
 	echo "make book: wall time $$(( $$(date +%s) - start )) s"
 
 # make test: the nitpicky book build (warnings are errors, so broken links and references fail),

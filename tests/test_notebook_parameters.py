@@ -12,6 +12,7 @@ BOOK = ROOT / "book"
 
 # chapter -> (parameter, a value outside its domain, a fragment of the allowed range in the message)
 BAD_PARAMETERS = {
+    "learning_law": ("eta", 1.5, "(0, 1]"),
     "linear1d": ("etas", [0.1, 0.7], "stable range"),
     "tuned_rate": ("log10_T_max", 13, "12]"),
     "compute_optimal": ("b", 0.5, ">= 1"),

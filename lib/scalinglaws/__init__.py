@@ -18,6 +18,9 @@ One module per subject; each function states its formula, domain and reference.
   residuals), prediction, scoring, and the schedule that minimises a fitted law.
 - :mod:`scalinglaws.schedule_optimisation`: the exact Zipf-model loss under a schedule, its adjoint
   gradient with respect to every rate, and the truly optimal schedule by projected gradient descent.
+- :mod:`scalinglaws.learning_law`: the perceptron teacher-student problem, training under a data
+  weighting policy, the adjoint gradient of the area under the loss curve, simplex projection,
+  the policy optimiser, and the SIM, CR and acceleration-ratio statistics.
 """
 
 __version__ = "0.1.0"
