@@ -31,6 +31,18 @@ VARIANTS = ROOT / "_build" / "variants"
 KERNEL = "python3"
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) outputs: how the kernel splits a stream depends on timing."""
+    merged = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            merged[-1]["text"] = merged[-1]["text"] + output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(path: Path) -> None:
     """Drop run-specific metadata so that re-executing an unchanged chapter gives no diff."""
     nb = nbformat.read(path, as_version=4)
@@ -40,6 +52,8 @@ def normalise(path: Path) -> None:
     nb.metadata["language_info"] = {"name": lang.get("name", "python")}
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": KERNEL}
     for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.metadata.get("tags") == []:
