@@ -5,6 +5,7 @@ Data: 64 (N, D, loss) triples from E + A/N^alpha + B/D^beta with 1 % log-normal 
 """
 
 import contextlib
+import os
 
 import numpy as np
 from _timing import best_of
@@ -34,8 +35,11 @@ def main():
         t_threads, _ = best_of(lambda: fit_chinchilla(N, D, loss))
     finally:
         fitting._single_threaded_blas = pinned
+    threads_env = os.environ.get("OPENBLAS_NUM_THREADS")
+    note = (f" (OPENBLAS_NUM_THREADS={threads_env} is set, as by the Makefile, so BLAS is single-threaded "
+            "either way; run this script directly to see the threaded cost)") if threads_env else ""
     print(f"same fit with OpenBLAS left multi-threaded: {t_threads * 1e3:.1f} ms "
-          f"(ratio {t_threads / t_fit:.1f})")
+          f"(ratio {t_threads / t_fit:.1f}){note}")
 
     n_boot = 100
     t_boot, boot = best_of(lambda: fit_chinchilla(N, D, loss, bootstrap=n_boot, seed=0))
