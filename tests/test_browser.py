@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -120,9 +121,12 @@ def test_every_page_renders_offline(server, browser):
             continue
         if page.evaluate("() => document.querySelectorAll('.math').length > 0"):
             # Sphinx loads MathJax only on pages that contain math
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                   timeout=30000)
-            page.evaluate("() => MathJax.startup.promise")
+            try:
+                page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                       timeout=30000)
+                page.evaluate("() => MathJax.startup.promise")
+            except PlaywrightTimeout:
+                problems.append(f"{rel}: MathJax did not load within 30 s")
         page.wait_for_load_state("networkidle")
         info = page.evaluate(INSPECT)
         page.screenshot(path=str(SHOTS / (Path(rel).stem + ".png")), full_page=False)
