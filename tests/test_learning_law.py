@@ -253,7 +253,17 @@ def test_optimizer_never_increases_J_and_approaches_kkt():
     assert np.abs(residual).max() < 1e-3
     # the exact KKT statistic (equal costate contributions among active examples) has grown
     assert res.sim_costate[-1] > res.sim_costate[0]
-    np.testing.assert_array_equal(ll.costate_sim(p, res.gamma, G), ll.active_sim(-G / p.eta, res.gamma))
+    # costate SIM by an explicit per-step loop: mean / population std of -dJ/dgamma / eta over the
+    # active set, at the final (sparse) policy and at the uniform one (every example active)
+    uniform = ll.uniform_policy(p.T, p.n_train)
+    for gamma, grad in [(res.gamma, G), (uniform, ll.objective_and_gradient(p, uniform)[1])]:
+        sim = ll.costate_sim(p, gamma, grad)
+        for t in range(p.T):
+            vals = -grad[t, gamma[t] > 0] / p.eta
+            if vals.size < 2:
+                assert math.isnan(sim[t])
+            else:
+                assert sim[t] == pytest.approx(np.mean(vals) / np.std(vals), rel=1e-10)
 
 
 # ----------------------------------------------------------------------------- fits

@@ -28,7 +28,6 @@ def mpl_brute(lrs, steps, p, W):
 
 def random_schedule(rng, T=180, W=15):
     post = np.sort(rng.uniform(0.01, 0.3, T - W))[::-1]
-    post[rng.integers(0, post.size, 20)] *= 1.0  # keep monotone
     return np.concatenate([0.3 * np.arange(1, W + 1) / W, post])
 
 
@@ -89,9 +88,9 @@ def test_fit_recovers_synthetic_law():
     model = mpl.fit([data[k] for k in ("constant", "cosine", "two_stage")])
     for k in ("wsd", "wsd_lin"):
         e, s, y = data[k]
-        assert mpl.worst_relative_error(model.predict(e, s), y) < 1e-5
-    for name in ("L0", "alpha", "gamma"):
-        assert model.params[name] == pytest.approx(P_TRUE[name], rel=0.05)
+        assert mpl.worst_relative_error(model.predict(e, s), y) < 1e-7
+    for name, value in P_TRUE.items():  # noise-free data: every parameter is recovered (~1e-7 relative)
+        assert model.params[name] == pytest.approx(value, rel=1e-5)
 
 
 def test_power_law_fit_recovers_and_is_rate_scale_invariant():

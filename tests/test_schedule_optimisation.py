@@ -35,6 +35,31 @@ def test_constant_rate_closed_form_per_feature():
     assert so.final_loss(np.full(T, eta), N, a, b, exact_features=True) == pytest.approx(loss, rel=1e-13)
 
 
+
+@pytest.mark.parametrize("N, a, b", [(40, 1.0, 1.0), (300, 0.5, 1.5)])
+def test_two_stage_closed_form_per_feature(N, a, b):
+    # piecewise-constant rate: after n steps at rate eta, m = m* + (m_start - m*) (1 - p s)^n, per feature;
+    # checks the time-varying recursion (loss_curve, final_loss, zipf's curve) with no loop over steps
+    T, switch, hi, lo = 200, 120, 0.3, 0.02
+    e = sch.two_stage(T, hi, lo, switch)
+    K = int(zipf.feature_count(N, b))
+    p = zipf.feature_probabilities(K, a)
+
+    def stage(m0, eta, n):
+        mstar = eta / (2 - 3 * eta)
+        return mstar + (m0 - mstar) * (1 - p * eta * (2 - 3 * eta)) ** n
+
+    def loss(m):
+        return 0.5 + 0.5 * (math.fsum(p * m) + 9 * zipf.tail_mass(K, a))
+    for n in (1, 60, switch, switch + 1, T):
+        m = stage(np.full(K, 9.0), hi, min(n, switch))
+        if n > switch:
+            m = stage(m, lo, n - switch)
+        want = loss(m)
+        assert so.loss_curve(e, N, a, b, exact_features=True)[n - 1] == pytest.approx(want, rel=1e-12)
+        assert so.final_loss(e[:n], N, a, b, exact_features=True) == pytest.approx(want, rel=1e-12)
+        assert zipf.expected_loss_curve(e, N, a, b)[n - 1] == pytest.approx(want, rel=1e-12)
+
 @pytest.mark.parametrize("exact", [False, True])
 def test_adjoint_gradient_against_finite_differences(exact):
     N, a, b = 4000, 1.0, 1.0

@@ -85,31 +85,32 @@ def _step(m, pm, p, s, e2):
     m += pm
 
 
-def loss_curve(etas, N, a, b, exact_features: bool = False) -> np.ndarray:
-    """The exact loss after each step (an independent forward pass, for checking zipf's)."""
+def _forward(etas, N, a, b, exact_features, record: bool):
+    """Run the recursion over ``etas``; return ``(w @ m after each step or None, final m, w, tau)``."""
     e = _check_etas(etas)
     p, w, tau = feature_table(N, a, b, exact_features)
     m = np.full(p.size, INITIAL_SECOND_MOMENT)
     pm = np.empty_like(m)
     s_all = e * (2.0 - 3.0 * e)
     e2 = e * e
-    out = np.empty(e.size)
+    out = np.empty(e.size) if record else None
     for t in range(e.size):
         _step(m, pm, p, s_all[t], e2[t])
-        out[t] = w @ m
+        if record:
+            out[t] = w @ m
+    return out, m, w, tau
+
+
+def loss_curve(etas, N, a, b, exact_features: bool = False) -> np.ndarray:
+    """The exact loss after each step: the recursion of :func:`scalinglaws.zipf.expected_loss_curve`
+    (the same arithmetic), over :func:`feature_table`'s nodes or, with ``exact_features``, every feature."""
+    out, _, _, tau = _forward(etas, N, a, b, exact_features, record=True)
     return 0.5 + 0.5 * (out + INITIAL_SECOND_MOMENT * tau)
 
 
 def final_loss(etas, N, a, b, exact_features: bool = False) -> float:
     """The exact loss after ``len(etas)`` steps."""
-    e = _check_etas(etas)
-    p, w, tau = feature_table(N, a, b, exact_features)
-    m = np.full(p.size, INITIAL_SECOND_MOMENT)
-    pm = np.empty_like(m)
-    s_all = e * (2.0 - 3.0 * e)
-    e2 = e * e
-    for t in range(e.size):
-        _step(m, pm, p, s_all[t], e2[t])
+    _, m, w, tau = _forward(etas, N, a, b, exact_features, record=False)
     return float(0.5 + 0.5 * (w @ m + INITIAL_SECOND_MOMENT * tau))
 
 

@@ -62,6 +62,7 @@ from ._validation import as_count_array, as_float_array, as_int
 __all__ = [
     "asymptotic_constants",
     "asymptotic_exponents",
+    "asymptotic_optimal_excess",
     "asymptotic_optimal_rate",
     "expected_loss",
     "expected_loss_curve",
