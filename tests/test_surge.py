@@ -27,6 +27,13 @@ def _spd(n, rng, coupling=0.4):
     return np.eye(n) + coupling * (A @ A.T) / n
 
 
+def _random_quadratic(n, seed):
+    """A random noisy quadratic: SPD Hessian H, a point theta, per-coordinate noise sigma in [0.5, 2]."""
+    rng = np.random.default_rng(seed)
+    H = _spd(n, rng)
+    return H, rng.standard_normal(n), rng.uniform(0.5, 2, n)
+
+
 def _enumerate_expected_loss(theta, H, sigma, B, rates):
     """E[L(theta - eps sign(g_B))] by summing over all 2^n sign patterns (n small)."""
     G = H @ theta
@@ -173,11 +180,7 @@ def test_one_step_monte_carlo_agrees_with_exact():
 
 
 def test_one_step_of_simulator_sign_and_sgd():
-    rng = np.random.default_rng(6)
-    n = 5
-    H = _spd(n, rng)
-    theta = rng.standard_normal(n)
-    sigma = rng.uniform(0.5, 2, n)
+    H, theta, sigma = _random_quadratic(5, seed=6)
     rates = np.array([0.05, 0.2])
     B, runs = 4, 40_000
     L0 = 0.5 * theta @ H @ theta
@@ -193,11 +196,8 @@ def test_one_step_of_simulator_sign_and_sgd():
 
 
 def test_sgd_multi_step_matches_exact_second_moment_recursion():
-    rng = np.random.default_rng(9)
+    H, theta0, sigma = _random_quadratic(4, seed=9)
     n = 4
-    H = _spd(n, rng)
-    theta0 = rng.standard_normal(n)
-    sigma = rng.uniform(0.5, 2, n)
     eps, B, T, runs = 0.1, 3, 25, 20_000
     L = surge.simulate_noisy_quadratic(H, sigma, theta0, [eps], B, T, runs, seed=3, optimizer="sgd",
                                        common_noise=False)[0]

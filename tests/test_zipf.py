@@ -141,11 +141,11 @@ def test_expected_loss_matches_brute_force(eta, T, N, a, b):
     assert zipf.expected_loss(eta, T, N, a, b) == pytest.approx(brute_loss(eta, T, N, a, b), rel=1e-11)
 
 
-def tail_by_incomplete_beta(eta, T, H, K, a):
-    """sum_{k=H+1}^K p_k (1 - s p_k)^T by Euler-Maclaurin with the integral in closed form.
+def euler_maclaurin_tail(eta, T, H, K, a, integral):
+    """sum_{k=H+1}^K p_k (1 - s p_k)^T = int_H^K f + (f(K) - f(H))/2 + (f'(K) - f'(H))/12 + ...
 
-    int_H^K g (1 - s g)^T dx = Z^(-1/beta)/beta * s^(1/beta - 1) * B(1 - 1/beta, T + 1; s g(K), s g(H)),
-    g(x) = x^-beta / Z; endpoint corrections (f(K) - f(H))/2 + (f'(K) - f'(H))/12, f' analytic.
+    f(x) = g(x) (1 - s g(x))^T, g(x) = x^-beta / Z, f' analytic; ``integral(beta, Z, s, f)`` supplies
+    int_H^K f dx, so that two tests can check the library against two different integrations.
     """
     with mpmath.workdps(30):
         beta = mpmath.mpf(a) + 1
@@ -156,15 +156,23 @@ def tail_by_incomplete_beta(eta, T, H, K, a):
             return mpmath.mpf(x) ** (-beta) / Z
 
         def f(x):
-            return g(x) * (1 - s * g(x)) ** T
+            return g(x) * mpmath.exp(T * mpmath.log1p(-s * g(x)))
 
         def fprime(x):
             gx = g(x)
-            return -(beta * gx / x) * (1 - s * gx) ** (T - 1) * (1 - (T + 1) * s * gx)
+            return -(beta * gx / x) * mpmath.exp((T - 1) * mpmath.log1p(-s * gx)) * (1 - (T + 1) * s * gx)
 
-        integral = Z ** (-1 / beta) / beta * s ** (1 / beta - 1) * mpmath.betainc(
-            1 - 1 / beta, T + 1, s * g(K), s * g(H))
-        return float(integral + (f(K) - f(H)) / 2 + (fprime(K) - fprime(H)) / 12)
+        return float(integral(beta, Z, s, f) + (f(K) - f(H)) / 2 + (fprime(K) - fprime(H)) / 12)
+
+
+def tail_by_incomplete_beta(eta, T, H, K, a):
+    """The integral in closed form:
+    int_H^K g (1 - s g)^T dx = Z^(-1/beta)/beta * s^(1/beta - 1) * B(1 - 1/beta, T + 1; s g(K), s g(H)).
+    """
+    def integral(beta, Z, s, f):
+        g = lambda x: mpmath.mpf(x) ** (-beta) / Z  # noqa: E731
+        return Z ** (-1 / beta) / beta * s ** (1 / beta - 1) * mpmath.betainc(1 - 1 / beta, T + 1, s * g(K), s * g(H))
+    return euler_maclaurin_tail(eta, T, H, K, a, integral)
 
 
 @pytest.mark.parametrize("eta,T,N,a", [(0.01, 10**4, 10**12, 1.0), (1e-3, 10**6, 10**12, 0.3),
@@ -185,27 +193,11 @@ def test_expected_loss_far_tail_closed_form(eta, T, N, a):
 
 
 def tail_by_mp_quad(eta, T, H, K, a):
-    """sum_{k=H+1}^K p_k (1 - s p_k)^T by Euler-Maclaurin, the integral by mpmath's tanh-sinh quadrature."""
-    with mpmath.workdps(30):
-        beta = mpmath.mpf(a) + 1
-        Z = mpmath.zeta(beta)
-        s = mpmath.mpf(eta) * (2 - 3 * mpmath.mpf(eta))
-
-        def g(x):
-            return mpmath.mpf(x) ** (-beta) / Z
-
-        def f(x):
-            return g(x) * mpmath.exp(T * mpmath.log1p(-s * g(x)))
-
-        def fprime(x):
-            gx = g(x)
-            return -(beta * gx / x) * mpmath.exp((T - 1) * mpmath.log1p(-s * gx)) * (1 - (T + 1) * s * gx)
-
-        def integrand(u):  # x = e^u, dx = e^u du
-            return mpmath.exp(u) * f(mpmath.exp(u))
-
-        integral = mpmath.quad(integrand, mpmath.linspace(mpmath.log(H), mpmath.log(K), 40))
-        return float(integral + (f(K) - f(H)) / 2 + (fprime(K) - fprime(H)) / 12)
+    """The integral by mpmath's tanh-sinh quadrature in u = log x."""
+    def integral(beta, Z, s, f):
+        return mpmath.quad(lambda u: mpmath.exp(u) * f(mpmath.exp(u)),
+                           mpmath.linspace(mpmath.log(H), mpmath.log(K), 40))
+    return euler_maclaurin_tail(eta, T, H, K, a, integral)
 
 
 @pytest.mark.parametrize("eta,T,N,a", [(1 / 3, 10**12, 10**12, 1.0), (0.2, 10**9, 10**12, 0.1),

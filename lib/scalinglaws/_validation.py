@@ -18,6 +18,20 @@ def as_float_array(name: str, value) -> np.ndarray:
     return arr
 
 
+def as_real(name: str, value, allowed: str, ok) -> float:
+    """Return ``value`` as a finite float for which ``ok(value)`` holds; else ValueError naming ``allowed``."""
+    message = f"{name} must be {allowed}, got {value!r}"
+    if isinstance(value, bool):
+        raise ValueError(message)
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not np.isfinite(result) or not ok(result):
+        raise ValueError(message)
+    return result
+
+
 def as_count_array(name: str, value, minimum: int = 0) -> np.ndarray:
     """Return ``value`` as a float array of integers >= ``minimum`` (floats such as 1e12 allowed)."""
     arr = as_float_array(name, value)

@@ -57,7 +57,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaincc, zeta
 
-from ._validation import as_count_array, as_float_array, as_int
+from ._validation import as_count_array, as_float_array, as_int, as_real
 
 __all__ = [
     "asymptotic_constants",
@@ -83,28 +83,11 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 
 # ----------------------------------------------------------------------------- argument checks
 def _check_a(a) -> float:
-    if isinstance(a, bool):
-        raise ValueError(f"a must be a real number > 0 (the Zipf exponent is a+1), got {a!r}")  # noqa: TRY004
-    try:
-        a_f = float(a)
-    except (TypeError, ValueError):
-        raise ValueError(f"a must be a real number > 0 (the Zipf exponent is a+1), got {a!r}") from None
-    if not math.isfinite(a_f) or a_f <= 0:
-        raise ValueError(f"a must be a real number > 0 (the Zipf exponent is a+1), got {a!r}")
-    return a_f
+    return as_real("a", a, "a real number > 0 (the Zipf exponent is a+1)", lambda v: v > 0)
 
 
 def _check_b(b) -> float:
-    if isinstance(b, bool):
-        raise ValueError(f"b must be a real number >= 1 (feature k sits at coordinate floor(k**b)), got {b!r}")  # noqa: TRY004
-    try:
-        b_f = float(b)
-    except (TypeError, ValueError):
-        raise ValueError(f"b must be a real number >= 1 (feature k sits at coordinate floor(k**b)), "
-                         f"got {b!r}") from None
-    if not math.isfinite(b_f) or b_f < 1:
-        raise ValueError(f"b must be a real number >= 1 (feature k sits at coordinate floor(k**b)), got {b!r}")
-    return b_f
+    return as_real("b", b, "a real number >= 1 (feature k sits at coordinate floor(k**b))", lambda v: v >= 1)
 
 
 def _check_eta(eta) -> np.ndarray:
