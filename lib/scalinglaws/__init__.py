@@ -24,3 +24,7 @@ One module per subject; each function states its formula, domain and reference.
 """
 
 __version__ = "0.1.0"
+
+from ._validation import WorkLimits, current_limits, work_limits  # noqa: E402  (public: caps on requested work)
+
+__all__ = ["WorkLimits", "current_limits", "work_limits"]
