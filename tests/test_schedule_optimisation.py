@@ -422,6 +422,41 @@ def test_area_functions_against_direct_sums():
     np.testing.assert_allclose(so.constant_area_loss(S, 0.1, N, a, b, True), want_L, rtol=1e-13)
 
 
+# ----------------------------------------------------------------------------- extreme arguments
+def _one_feature(etas, p):
+    m = 9.0
+    for x in etas:
+        m = (1 - p * x * (2 - 3 * x)) * m + p * x * x
+    return m
+
+
+def test_extreme_but_valid_arguments():
+    e = np.full(30, 0.2)
+    # a huge: feature 1 carries all the mass (p_1 = 1), the 1-D recursion of Part I
+    assert so.final_loss(e, 1000, 1e300, 1.0) == pytest.approx(0.5 + 0.5 * _one_feature(e, 1.0), rel=1e-14)
+    # b huge: only feature 1 is visible, the rest costs 9 each
+    p1 = 6 / math.pi**2
+    want = 0.5 + 0.5 * (p1 * _one_feature(e, p1) + 9 * (1 - p1))
+    assert so.final_loss(e, 1000, 1.0, 1e300) == pytest.approx(want, rel=1e-14)
+    # a = 20: the first 2048 features alone agree with zipf's quadrature of all 1e12
+    assert so.final_loss(e, 10**12, 20.0, 1.0) == pytest.approx(zipf.expected_loss_curve(e, 10**12, 20.0, 1.0)[-1],
+                                                                rel=1e-14)
+    # one feature: the optimum is the greedy schedule, so it meets the lower bound
+    res = so.minimise_final_loss(1000, 1e300, 1.0, 30)
+    assert res.loss == pytest.approx(so.final_loss_lower_bound(30, 1000, 1e300, 1.0), rel=1e-12)
+    assert so.final_loss(e, 10**18, 1.0, 1.0) > 0.5
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: so.final_loss([0.1], 10**19, 1.0, 1.0), "^N must"),
+    (lambda: so.final_loss([0.1], 1000, 1e-300, 1.0), "^a = 1e-300"),
+    (lambda: so.final_loss_lower_bound(10, 1000, 5e-324, 1.0), "^a = 5e-324"),
+])
+def test_refuses_what_it_cannot_evaluate(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
 # ----------------------------------------------------------------------------- rejection
 GOOD = {"etas": [0.1, 0.2], "N": 10, "a": 1.0, "b": 1.0}
 BAD_VALUES = [float("nan"), float("inf"), "0.5", True, None, 1 + 2j]

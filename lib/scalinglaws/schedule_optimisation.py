@@ -81,27 +81,45 @@ MAX_RATE = 1.0 / 3.0
 INITIAL_SECOND_MOMENT = 9.0
 _HEAD = 2048           # features listed exactly by zipf's table
 _SWEEPS_PER_CHECK = 5  # coordinate-descent sweeps between two certificates (a gradient each)
+_A_HEAD_ONLY = 8.0     # above this Zipf exponent the features beyond 2048 are negligible (see _exact_head)
 _OPS_PER_NODE_STEP = 3  # elementary updates of one step of the recursion, per node (multiply, two axpy)
 
 
 # ----------------------------------------------------------------------------- argument checks
 def _check_model(N, a, b, exact_features):
-    N = check.integer("N", N, low=1, domain="an integer >= 1 (the number of parameters)")
+    N = check.integer("N", N, low=1, high=10**18,
+                      domain="an integer in [1, 10^18] (the number of parameters; features are counted exactly up to there)")
     a = check.real("a", a, low=0, low_open=True, domain="a real number > 0 (the Zipf exponent is a+1)")
     b = check.real("b", b, low=1, domain="a real number >= 1 (feature k sits at coordinate floor(k**b))")
     exact_features = check.flag("exact_features", exact_features)
     return N, a, b, exact_features
 
 
+def _feature_count(N: int, b: float) -> int:
+    """``zipf.feature_count``, with the case of one visible feature decided without powers of size b."""
+    if b * math.log(2.0) > math.log(N + 1.0) + 1e-9:   # 2^b >= N + 1: only feature 1 is visible
+        return 1
+    return int(zipf.feature_count(N, b))
+
+
+def _exact_head(N: int, a: float, b: float, exact_features: bool) -> bool:
+    """Whether the sum uses listed features only (all of them, or the first 2048 when the rest is negligible).
+
+    Beyond feature 2048 the Zipf mass is below ``2048^-a / (a zeta(a+1))``, under 1e-26 for a > 8: far
+    below the rounding of a loss >= 1/2, so those features are dropped (zipf's quadrature would need
+    ``a + 1`` panels per unit of log k for them).
+    """
+    return exact_features or a > _A_HEAD_ONLY or _feature_count(N, b) <= _HEAD
+
+
 def _node_estimate(N: int, a: float, b: float, exact_features: bool) -> float:
     """Number of nodes of the feature sum, estimated without building it (for the work caps)."""
-    if exact_features:
-        return float(zipf.feature_count(N, b))
+    K = _feature_count(N, b)
+    if _exact_head(N, a, b, exact_features):
+        return float(K if exact_features else min(K, _HEAD))
     # zipf's table: 2048 exact features, then 16 Gauss-Legendre nodes per panel of width
-    # 1/max(2, a+1) in log k, plus 6 correction nodes (K <= N^(1/b) bounds its size)
-    log_K = math.log(N) / b
-    extra = max(0.0, log_K - math.log(_HEAD))
-    return min(float(N), _HEAD) + 16 * math.ceil(extra * max(2.0, a + 1.0)) + 6
+    # 1/max(2, a+1) in log k, plus 6 correction nodes
+    return _HEAD + 16 * math.ceil(math.log(K / _HEAD) * max(2.0, a + 1.0)) + 6
 
 
 def _check_size(what: str, N, a, b, exact_features, steps: float, arrays: int = 4) -> None:
@@ -115,18 +133,36 @@ def _check_etas(etas, name: str = "etas") -> np.ndarray:
                             domain="rates in (0, 1/3]")
 
 
+def _tail_mass(K: int, a: float) -> float:
+    """``zipf.tail_mass``; 0 where every term underflows (large a), which is then the nearest double."""
+    with np.errstate(under="ignore", invalid="ignore"):
+        tau = float(zipf.tail_mass(K, a))
+    if not math.isfinite(tau) and (a + 1.0) * math.log(K + 1.0) > 800.0 + math.log1p((K + 1.0) / a):
+        return 0.0    # sum_{k>K} k^-(a+1) <= (K+1)^-(a+1) (1 + (K+1)/a) < 1e-347
+    return tau
+
+
 def _table(N: int, a: float, b: float, exact_features: bool):
-    if exact_features:
-        K = int(zipf.feature_count(N, b))
-        p = zipf.feature_probabilities(K, a)
-        return p, p.copy(), float(zipf.tail_mass(K, a))
-    p, w, tau = zipf.feature_table(N, a, b)  # the table zipf's own sums use
-    return np.asarray(p), np.asarray(w), float(tau)
+    K = _feature_count(N, b)
+    with np.errstate(under="ignore", invalid="ignore", divide="ignore", over="ignore"):
+        if _exact_head(N, a, b, exact_features):  # k^-(a+1) underflows to 0 for large a: exact enough
+            p = zipf.feature_probabilities(K if exact_features else min(K, _HEAD), a)
+            w = p.copy()
+        else:
+            p, w, _ = zipf.feature_table(N, a, b)  # the table zipf's own sums use
+            p, w = np.asarray(p), np.asarray(w)
+    tau = _tail_mass(K, a)
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(w)) and math.isfinite(tau)):
+        raise ValueError(f"a = {a!r} is outside what scalinglaws.zipf evaluates: its feature probabilities "
+                         f"are not finite (zeta(a+1) in double precision)")
+    return p, w, tau
 
 
 def _finite(what: str, value):
+    # every output is bounded (losses in [1/2, 5], the gradient by the rates and probabilities): a
+    # non-finite one is a bug, reported rather than returned
     if not np.all(np.isfinite(value)):
-        raise check.not_representable(what, "the Zipf feature table is not finite for these (N, a, b)")
+        raise ValueError(f"{what} came out non-finite for these arguments: a bug, please report them")
     return value
 
 
@@ -141,10 +177,7 @@ def feature_table(N, a, b, exact_features: bool = False):
     """
     N, a, b, exact_features = _check_model(N, a, b, exact_features)
     _check_size("schedule_optimisation.feature_table", N, a, b, exact_features, steps=1, arrays=3)
-    p, w, tau = _table(N, a, b, exact_features)
-    _finite("the feature table", p)
-    _finite("the feature table", w)
-    return p, w, tau
+    return _table(N, a, b, exact_features)
 
 
 def _prepare(what, etas, N, a, b, exact_features, passes: float = 1.0):
@@ -152,7 +185,6 @@ def _prepare(what, etas, N, a, b, exact_features, passes: float = 1.0):
     N, a, b, exact_features = _check_model(N, a, b, exact_features)
     _check_size(what, N, a, b, exact_features, steps=passes * e.size)
     p, w, tau = _table(N, a, b, exact_features)
-    _finite("the feature table", w)
     return e, p, w, tau
 
 
@@ -392,7 +424,7 @@ class OptimalSchedule:
 
 def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: int = 0, x0=None,
                         monotone: bool = True, exact_features: bool = False, gap_tol: float = 1e-10,
-                        relaxation: float = 1.3, max_sweeps: int = 200,
+                        relaxation: float = 1.3, max_sweeps: int = 100,
                         max_projected_steps: int = 100) -> OptimalSchedule:
     r"""The schedule of ``T`` steps with the lowest exact final loss, with its Frank--Wolfe certificate.
 
@@ -449,7 +481,6 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     _check_size("schedule_optimisation.minimise_final_loss", N, a, b, exact_features,
                 steps=3.0 * T * (1.2 * max_sweeps + 2 * max_projected_steps + 2))
     p, w, tau = _table(N, a, b, exact_features)
-    _finite("the feature table", w)
     L = _segment_length(T, None)
     floor = 0.5 + 0.5 * INITIAL_SECOND_MOMENT * tau
     x[warmup:] = np.clip(x[warmup:], eta_min, eta_max)
@@ -525,7 +556,7 @@ def _projected_gradient(x, loss_grad, lo, hi, head, gap_tol, floor, max_steps, h
 
 def optimal_schedule(N, a, b, T, eta_max=MAX_RATE, x0=None, iters: int = 200, eta_min: float = 1e-6,
                      monotone: bool = True, warmup: int = 0, exact_features: bool = False,
-                     tol: float = 1e-12):
+                     tol: float = 1e-10):
     r"""Backward-compatible form of :func:`minimise_final_loss`: returns ``(etas, loss, history)``.
 
     ``iters`` caps the coordinate-descent sweeps and the projected steps; ``tol`` is the relative
@@ -623,24 +654,30 @@ def final_loss_lower_bound(T, N, a, b, *, block_ratio: float = 1.001) -> float:
     T = check.integer("T", T, low=0)
     N, a, b, _ = _check_model(N, a, b, False)
     block_ratio = check.real("block_ratio", block_ratio, low=1, high=2, low_open=True)
-    K = int(zipf.feature_count(N, b))
+    K = _feature_count(N, b)
     H = min(K, _HEAD)
     n_blocks = math.ceil(math.log((K + 1) / (H + 1)) / math.log(block_ratio)) if K > H else 0
     check.check_work("schedule_optimisation.final_loss_lower_bound", memory_bytes=64.0 * (H + n_blocks),
                      sizes=f"{n_blocks} blocks (block_ratio = {block_ratio})")
     Z = float(hurwitz_zeta(a + 1.0))
+    if not math.isfinite(Z):
+        raise ValueError(f"a = {a!r} is too small: zeta(a+1) is not finite in double precision")
     k = np.arange(1, H + 1, dtype=float)
-    p_head = k ** (-(a + 1.0)) / Z
+    with np.errstate(under="ignore"):
+        p_head = k ** (-(a + 1.0)) / Z
     nodes, masses = [p_head], [p_head]
     if K > H:
         edges = np.unique(np.round(np.geomspace(H + 1, K + 1, n_blocks + 1)))
         edges[0], edges[-1] = H + 1, K + 1
-        upper = hurwitz_zeta(a + 1.0, edges) / Z     # mass of features >= edge
-        nodes.append(edges[:-1] ** (-(a + 1.0)) / Z)
+        with np.errstate(under="ignore"):
+            upper = hurwitz_zeta(a + 1.0, edges) / Z     # mass of features >= edge
+            nodes.append(edges[:-1] ** (-(a + 1.0)) / Z)
         masses.append(np.maximum(upper[:-1] - upper[1:], 0.0))
     pn, mass = np.concatenate(nodes), np.concatenate(masses)
-    m_low = per_feature_lower_bound(pn, T)
-    tau = float(zipf.tail_mass(K, a))
+    keep = pn > 0                                    # features whose probability underflows carry nothing
+    m_low = per_feature_lower_bound(pn[keep], T)
+    mass = mass[keep]
+    tau = _tail_mass(K, a)
     return float(_finite("the lower bound", 0.5 + 0.5 * (mass @ m_low + INITIAL_SECOND_MOMENT * tau)))
 
 
@@ -657,11 +694,12 @@ def lower_bound_asymptote(a, *, dps: int = 30) -> float:
 
     Parameters
     ----------
-    a : real > 0;  dps : int in [15, 100].
+    a : real in [1e-3, 50] (the integral diverges as a -> 0, and its quadrature degrades for large a);
+    dps : int in [15, 100].
     """
     import mpmath
 
-    a = check.real("a", a, low=0, low_open=True, domain="a real number > 0 (the Zipf exponent is a+1)")
+    a = check.real("a", a, low=1e-3, high=50)
     dps = check.integer("dps", dps, low=15, high=100)
     with mpmath.workdps(dps):
         A = mpmath.mpf(a)
