@@ -425,7 +425,7 @@ class OptimalSchedule:
 def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: int = 0, x0=None,
                         monotone: bool = True, exact_features: bool = False, gap_tol: float = 1e-10,
                         relaxation: float = 1.3, max_sweeps: int = 100,
-                        max_projected_steps: int = 100) -> OptimalSchedule:
+                        max_projected_steps: int = 100, method: str = "coordinate") -> OptimalSchedule:
     r"""The schedule of ``T`` steps with the lowest exact final loss, with its Frank--Wolfe certificate.
 
     Constraint set ``C``: the first ``warmup`` rates are fixed (those of ``x0``, by default the linear
@@ -443,6 +443,9 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     over ``C`` meets the same tolerance.  A non-increasing optimum over the box is also optimal over
     ``C``: its gap over ``C`` is at most its gap over the box, which contains ``C``.
 
+    ``method="projected-gradient"`` skips the sweeps and runs the projected gradient steps alone (onto
+    the box, or the monotone set if ``monotone``): slower, kept as an independent method to compare.
+
     The gap certifies first-order optimality; the loss is not convex in the schedule in general, so
     it does not by itself bound ``loss - min_C L`` (see :func:`final_loss_lower_bound` for that).
 
@@ -452,7 +455,8 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     eta_max : real in (0, 1/3];  eta_min : real in (0, eta_max);
     warmup : int in [0, T-1];  x0 : optional start, 1-D array of T rates in (0, 1/3];
     monotone, exact_features : bool;  gap_tol : real in (0, 1), relative to the excess loss;
-    relaxation : real in (0, 2);  max_sweeps, max_projected_steps : ints >= 0.
+    relaxation : real in (0, 2);  max_sweeps, max_projected_steps : ints >= 0;
+    method : "coordinate" (default) or "projected-gradient".
 
     Returns
     -------
@@ -469,6 +473,9 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     relaxation = check.real("relaxation", relaxation, low=0, high=2, low_open=True, high_open=True)
     max_sweeps = check.integer("max_sweeps", max_sweeps, low=0)
     max_projected_steps = check.integer("max_projected_steps", max_projected_steps, low=0)
+    method = check.choice("method", method, ("coordinate", "projected-gradient"))
+    if method == "projected-gradient":
+        max_sweeps = 0
     if x0 is None:
         x = np.concatenate([eta_max * (np.arange(1, warmup + 1) / max(warmup, 1)),
                             np.full(T - warmup, min(eta_max, 0.3))])
@@ -507,9 +514,9 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     if monotone:
         tail = x[warmup:]
         monotone_binds = bool(tail.size > 1 and np.max(np.diff(tail)) > 0)
-        if monotone_binds:
-            x, f, g, steps = _projected_gradient(x, loss_grad, eta_min, eta_max, warmup,
-                                                 gap_tol, floor, max_projected_steps, history)
+    if method == "projected-gradient" or monotone_binds:
+        x, f, g, steps = _projected_gradient(x, loss_grad, eta_min, eta_max, warmup, monotone,
+                                             gap_tol, floor, max_projected_steps, history)
     gap = frank_wolfe_gap(x, g, eta_min, eta_max, monotone=monotone, head=warmup)
     excess = f - floor
     return OptimalSchedule(etas=x, loss=float(f), gap=gap, excess=float(excess),
@@ -518,11 +525,12 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
                            monotone_binds=monotone_binds, history=np.array(history))
 
 
-def _projected_gradient(x, loss_grad, lo, hi, head, gap_tol, floor, max_steps, history):
-    """Spectral projected gradient on the monotone set, from the projection of ``x``."""
+def _projected_gradient(x, loss_grad, lo, hi, head, monotone, gap_tol, floor, max_steps, history):
+    """Spectral projected gradient on the box or the monotone set, from the projection of ``x``."""
     def proj(v):
         out = v.copy()
-        out[head:] = np.clip(isotonic_regression(v[head:], increasing=False).x, lo, hi)
+        tail = isotonic_regression(v[head:], increasing=False).x if monotone else v[head:]
+        out[head:] = np.clip(tail, lo, hi)
         return out
 
     x = proj(x)
@@ -531,7 +539,7 @@ def _projected_gradient(x, loss_grad, lo, hi, head, gap_tol, floor, max_steps, h
     step = 1e-3 / max(float(np.abs(g).max()), 1e-300)
     steps = 0
     while steps < max_steps:
-        if frank_wolfe_gap(x, g, lo, hi, monotone=True, head=head) <= gap_tol * (f - floor):
+        if frank_wolfe_gap(x, g, lo, hi, monotone=monotone, head=head) <= gap_tol * (f - floor):
             break
         d = proj(x - step * g) - x
         slope = float(g @ d)

@@ -23,7 +23,7 @@ Every rate is positive whenever ``eta_max > 0`` (the last step sits at ``u = (D-
 whose true value is positive but below the smallest double raises ``ValueError`` (not
 representable) rather than being returned as 0.
 
-Arguments are checked by :mod:`scalinglaws._validation` (numbers must be numbers; integral floats
+Arguments are checked by the validation layer ``scalinglaws._validation`` (numbers must be numbers; integral floats
 such as ``1e6`` are accepted as step counts); an array longer than the memory cap is refused.
 
 These are the conventions of the published 400M-parameter runs of Luo et al. (2025) (their README
