@@ -223,6 +223,15 @@ def test_projected_gradient_path_reaches_the_same_optimum():
     assert res.loss == pytest.approx(ref.loss, rel=1e-12)
 
 
+def test_projected_gradient_method_on_the_box():
+    N, a, b, T = 300, 1.0, 1.0, 60
+    ref = so.minimise_final_loss(N, a, b, T, monotone=False)
+    res = so.minimise_final_loss(N, a, b, T, monotone=False, method="projected-gradient",
+                                 max_projected_steps=5000)
+    assert res.sweeps == 0 and res.converged
+    np.testing.assert_allclose(res.etas, ref.etas, atol=1e-6)
+
+
 def test_box_and_warmup_constraints():
     N, a, b, T, W, hi = 2000, 1.0, 1.0, 300, 30, 0.2
     res = so.minimise_final_loss(N, a, b, T, eta_max=hi, warmup=W)
@@ -494,6 +503,7 @@ def test_rejects_bad_schedules(fn, bad):
     (lambda: so.minimise_final_loss(10, 1.0, 1.0, 5, max_sweeps=-1), "max_sweeps"),
     (lambda: so.minimise_final_loss(10, 1.0, 1.0, 5, monotone="yes"), "monotone"),
     (lambda: so.optimal_schedule(10, 1.0, 1.0, 5, iters=2.5), "iters"),
+    (lambda: so.minimise_final_loss(10, 1.0, 1.0, 5, method="newton"), "method"),
     (lambda: so.frank_wolfe_gap([0.1, 0.2], [1.0, 1.0], 0.01, 0.3), "^etas must be non-increasing"),
     (lambda: so.frank_wolfe_gap([0.1, 0.5], [1.0, 1.0], 0.01, 0.3, monotone=False), r"^etas must lie in \[eta_min"),
     (lambda: so.frank_wolfe_gap([0.1, 0.05], [1.0], 0.01, 0.3), "grad"),
