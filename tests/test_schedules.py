@@ -186,6 +186,7 @@ def test_not_representable(call):
     (lambda: sch.area([[0.1]]), "etas"),
     (lambda: sch.area([0.1, float("nan")]), "etas"),
     (lambda: sch.area("0.1"), "etas"),
+    (lambda: sch.area([0.1, -0.2]), "etas"),
 ])
 def test_validation(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must"):

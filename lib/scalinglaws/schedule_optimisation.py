@@ -476,6 +476,11 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     method = check.choice("method", method, ("coordinate", "projected-gradient"))
     if method == "projected-gradient":
         max_sweeps = 0
+    # a sweep or a gradient is about three passes: a sweep, and a gradient every 5 sweeps; about
+    # two loss-and-gradient evaluations per projected step; about ten arrays of length T
+    _check_size("schedule_optimisation.minimise_final_loss", N, a, b, exact_features,
+                steps=3.0 * T * (1.2 * max_sweeps + 2 * max_projected_steps + 2))
+    check.check_work("schedule_optimisation.minimise_final_loss", memory_bytes=80.0 * T, sizes=f"T = {T}")
     if x0 is None:
         x = np.concatenate([eta_max * (np.arange(1, warmup + 1) / max(warmup, 1)),
                             np.full(T - warmup, min(eta_max, 0.3))])
@@ -483,10 +488,6 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
         x = _check_etas(x0, "x0").copy()
         if x.size != T:
             raise ValueError(f"x0 must have length T = {T}, got {x.size}")
-    # a sweep or a gradient is about three passes: a sweep, and a gradient every 5 sweeps; about
-    # two loss-and-gradient evaluations per projected step
-    _check_size("schedule_optimisation.minimise_final_loss", N, a, b, exact_features,
-                steps=3.0 * T * (1.2 * max_sweeps + 2 * max_projected_steps + 2))
     p, w, tau = _table(N, a, b, exact_features)
     L = _segment_length(T, None)
     floor = 0.5 + 0.5 * INITIAL_SECOND_MOMENT * tau

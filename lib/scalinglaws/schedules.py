@@ -213,9 +213,9 @@ def area(etas) -> np.ndarray:
 
     Parameters
     ----------
-    etas : 1-D array of finite reals.
+    etas : 1-D array of rates >= 0 (an empty array gives an empty area).
     """
-    etas = check.real_array("etas", etas, ndim=1)
+    etas = check.real_array("etas", etas, ndim=1, low=0, domain="learning rates >= 0")
     with np.errstate(over="ignore"):     # an overflow is reported below, as not representable
         out = np.cumsum(etas)
     if out.size and not np.all(np.isfinite(out)):
