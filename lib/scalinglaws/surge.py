@@ -466,7 +466,7 @@ def one_step_monte_carlo(theta, H, sigma, batch_size, rates, samples, seed=0, ch
     ``sigma`` > 0; ``batch_size`` >= 1; ``rates`` 1-D, > 0, with ``rates * |H theta|`` finite;
     ``samples`` >= 2; ``chunk`` >= 1; ``seed`` an integer in [0, 2**63).  Random numbers from
     ``numpy.random.default_rng(seed)``.  The work (``samples * n^2``) is capped by
-    :func:`scalinglaws.work_limits`.
+    ``scalinglaws.work_limits``.
     """
     H, sigma, theta, G = _check_quadratic(H, sigma, theta, "theta")
     B = float(check.real("batch_size", batch_size, low=1, domain="a batch size >= 1"))
@@ -606,7 +606,7 @@ def simulate_noisy_quadratic(H, sigma, theta0, rates, batch_size, steps, runs, s
     losses : array (len(rates), runs, steps // record_every + 1) of exact losses ``theta^T H theta/2``;
     a run that diverges (SGD above its stability limit) has loss ``inf`` from the step its loss
     leaves the range of a double.  The work (``rates * runs * steps * n^2``) and memory are capped
-    by :func:`scalinglaws.work_limits`.
+    by ``scalinglaws.work_limits``.
     """
     optimizer, beta1, beta2, adam_eps = _check_optimizer(optimizer, beta1, beta2, adam_eps)
     H, sigma, theta0, _ = _check_quadratic(H, sigma, theta0, "theta0", squares=optimizer == "adam")

@@ -121,7 +121,7 @@ def mean_loss_grid(H, sigma, theta0, batch_sizes, rates, steps, runs, replicates
     -------
     ndarray of shape (replicates, len(batch_sizes), len(rates), steps + 1): the mean over each
     group's runs of the exact loss after t steps (``inf`` once a run has diverged).  Work and
-    memory are capped by :func:`scalinglaws.work_limits`.
+    memory are capped by ``scalinglaws.work_limits``.
     """
     optimizer, beta1, beta2, adam_eps = _check_optimizer(optimizer, beta1, beta2, adam_eps)
     H, sigma, theta0, _ = _check_quadratic(H, sigma, theta0, "theta0", squares=optimizer == "adam")
@@ -342,7 +342,7 @@ def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, s
     Domain: ``seed`` in [0, 2**63); ``n`` in [2, 4096]; ``condition`` in [1, 1e12]; ``sigma`` > 0;
     ``log2_batch_max`` in [2, 40]; ``steps``, ``runs`` >= 1; ``replicates`` >= 2; ``n_rates`` in
     [5, 10000]; ``target_fractions`` decreasing, in (0, 1), at least 2.  The work is capped by
-    :func:`scalinglaws.work_limits` (the defaults take about 15-25 s on one core).
+    ``scalinglaws.work_limits`` (the defaults take about 15-25 s on one core).
     """
     seed = check.seed("seed", seed)
     H, theta0 = random_quadratic(n, condition, seed)
