@@ -57,7 +57,7 @@ __all__ = [
     "steps_to_targets",
 ]
 
-PY_STEP = 500  # a Python-level loop iteration, in elementary operations (see _validation.check_work)
+PY_STEP = 2000  # one Python-level loop iteration, in elementary operations (see _validation.check_work)
 MAX_DIM = 10**6
 
 
