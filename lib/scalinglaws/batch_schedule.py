@@ -300,7 +300,7 @@ def integer_optimum(steps, examples, m0=9.0, max_nodes=10**5) -> IntegerOptimum:
 
     Parameters
     ----------
-    steps : int in [1, 1000]; T.
+    steps : int in [1, 200]; T (the search recurses once per step).
     examples : int in [T, 1e9]; N.
     m0 : real in [1e-300, 1e300].
     max_nodes : int >= 1; the search stops with a ValueError beyond this many nodes.
@@ -309,7 +309,7 @@ def integer_optimum(steps, examples, m0=9.0, max_nodes=10**5) -> IntegerOptimum:
     -------
     IntegerOptimum
     """
-    T = _steps(steps, high=1000)
+    T = _steps(steps, high=200)
     N = check.integer("examples", examples, low=1, high=10**9)
     N = _examples(N, T)
     m0 = _m0(m0)

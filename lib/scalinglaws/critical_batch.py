@@ -205,7 +205,7 @@ def _finish_one_run(r, M, t, nxt, sum_Bn, prev_exc, prev_Bn, c, c2, c3, trc, trc
     while True:
         cm, g2, ghg = float(M @ c), float(M @ c2), float(M @ c3)
         exc = 0.5 * cm
-        Bn = (ghg + (cm + s2) * trc2) / ghg
+        Bn = (ghg + (cm + s2) * trc2) / ghg if ghg > 0 else math.inf  # inf: exactly at the optimum
         while nxt < nT and exc <= tsorted[nxt]:
             j = order[nxt]
             if t == 0:
@@ -214,7 +214,7 @@ def _finish_one_run(r, M, t, nxt, sum_Bn, prev_exc, prev_Bn, c, c2, c3, trc, trc
                 frac = (prev_exc - tsorted[nxt]) / (prev_exc - exc)
                 S[r, j] = t - 1 + frac
                 mean_Bn[r, j] = (sum_Bn - (1.0 - frac) * prev_Bn) / S[r, j] if S[r, j] > 0 else Bn
-            Bn_at[r, j], Bs_at[r, j] = Bn, (g2 + (cm + s2) * trc) / g2
+            Bn_at[r, j], Bs_at[r, j] = Bn, (g2 + (cm + s2) * trc) / g2 if g2 > 0 else math.inf
             nxt += 1
         if nxt == nT:
             return
@@ -232,8 +232,8 @@ class StepsToTarget(NamedTuple):
     """Steps to each target for each batch size (:func:`steps_to_targets`); arrays (n_batches, n_targets)."""
 
     steps: np.ndarray        # fractional: where the piecewise-linear loss curve crosses the target
-    B_noise: np.ndarray      # B_noise at the first step at or below the target
-    B_simple: np.ndarray     # B_simple there
+    B_noise: np.ndarray      # B_noise at the first step at or below the target (inf if that step is the
+    B_simple: np.ndarray     # B_simple there                          exact optimum, G = 0)
     mean_B_noise: np.ndarray  # B_noise averaged over the steps before the crossing (weights as `steps`)
 
 
@@ -246,7 +246,9 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
     the step count is ``t - 1 + (e_{t-1} - target)/(e_{t-1} - e_t)``: the crossing of the
     piecewise-linear loss curve. ``mean_B_noise`` averages ``B_noise(M_t)`` over the run up to the
     crossing with the same fractional weight on the last step; for ``B = inf`` it is the continuum
-    theory's ``B_crit = E_min/S_min`` (each noiseless step is a fixed number of ideal steps).
+    theory's ``B_crit = E_min/S_min`` (each noiseless step is a fixed number of ideal steps). A run whose
+    step lands exactly on the optimum (``G = 0``: the noiseless Newton step of the 1-D model) has reached
+    every target, and its ``B_noise`` and ``B_simple`` there are ``inf``, their true value.
 
     Parameters
     ----------

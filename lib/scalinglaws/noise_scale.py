@@ -656,14 +656,16 @@ def greedy_trajectory(T, batch_size=None, batch_coef=None, m0=9.0, integer=False
     return m, eps, Bt
 
 
-def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_steps=10**7, rate_factor=1.0):
+def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_steps=10**7, rate_factor=1.0,
+                    integer=False):
     r"""Steps S and examples E for the greedy-rate recursion to reach ``E[(w-3)^2] <= m_target``.
 
     ``S`` is the first t with ``m_t <= m_target`` (an integer) and ``E = sum_{t<S} B_t``, with the
     exact recursion of :func:`greedy_trajectory`.  Vectorised over an array of constant batch sizes
     (``batch_size``, reals in [1, 1e15]) or of schedule coefficients (``batch_coef``:
-    ``B_t = max(1, c sqrt(B_noise(m_t)))``). The target loss is ``(1 + m_target)/2``; ``rate_factor``
-    as in :func:`greedy_trajectory`.
+    ``B_t = max(1, c sqrt(B_noise(m_t)))``), rounded to the nearest integer when ``integer`` (as in
+    :func:`greedy_trajectory`). The target loss is ``(1 + m_target)/2``; ``rate_factor`` as in
+    :func:`greedy_trajectory`.
 
     Domain: 0 < m_target < m0, both in [1e-300, 1e300]; max_steps an int >= 1 bounds each run (a
     ValueError if some run needs more), and the total work of all runs is capped by check_work.
@@ -678,6 +680,7 @@ def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_step
                           domain=f"a real number in [1e-300, m0) = [1e-300, {m0:.6g})")
     max_steps = check.integer("max_steps", max_steps, low=1)
     k = _check_rate_factor(rate_factor)
+    integer = check.flag("integer", integer)
     check.check_work("noise_scale.steps_to_target", operations=SCALAR_STEP * max_steps,
                      sizes=f"max_steps = {max_steps}")
     arg = bs if bs is not None else bc
@@ -692,6 +695,8 @@ def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_step
             if steps == max_steps:
                 raise ValueError(f"max_steps={max_steps} is too small to reach m_target={m_target!r}")
             B = a if bs is not None else max(1.0, a * math.sqrt(2.0 + 1.0 / m))
+            if integer:
+                B = max(1.0, float(round(B)))
             m = m * (1.0 - f / (1.0 + (2.0 + 1.0 / m) / B))
             steps += 1
             examples += B
