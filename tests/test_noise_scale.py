@@ -549,3 +549,32 @@ def test_requests_beyond_the_work_cap_are_refused_and_can_be_lifted():
             ns.steps_to_target(1e-3, batch_size=np.ones(50), max_steps=2000)
     with work_limits(operations=1e13):
         assert ns.steps_to_target(1e-3, batch_size=1.0, max_steps=10**10)[0] == 1020
+
+
+@settings(max_examples=60, deadline=None)
+@given(m0=st.floats(1e-6, 1e6), log_ratio=st.floats(1e-15, 30.0))
+def test_continuum_integrals_at_any_ratio_against_mpmath(m0, log_ratio):
+    m_target = m0 * math.exp(-log_ratio)
+    if not (1e-300 <= m_target < m0):
+        return
+    S, E = ns.continuum_steps_examples(m_target, m0)
+    with mpmath.workdps(40):
+        mt, mz = mpmath.mpf(m_target), mpmath.mpf(m0)
+        S_ref = mpmath.log(mz / mt)
+        E_ref = 2 * S_ref + 1 / mt - 1 / mz
+        I_ref = mpmath.quad(lambda s: mpmath.sqrt(2 + mpmath.exp(s) / mz), [0, S_ref])
+    assert S == pytest.approx(float(S_ref), rel=1e-12)
+    assert E == pytest.approx(float(E_ref), rel=1e-12)
+    assert ns.continuum_sqrt_integral(m_target, m0) == pytest.approx(float(I_ref), rel=1e-10)
+    g = ns.continuum_gamma(m_target, m0)
+    assert 0 < g <= 1
+    assert g == pytest.approx(float(I_ref**2 / (S_ref * E_ref)), rel=1e-9)
+
+
+def test_two_batch_variance_refuses_impossible_moments():
+    G, Sigma = [1.0, -0.5], [[1.0, 0.2], [0.2, 0.5]]
+    with pytest.raises(ValueError, match="third"):
+        ns.two_batch_variance(G, Sigma, 4, 64, third=-1e300)
+    # within the Cauchy-Schwarz bound the variances are non-negative
+    vG, vS = ns.two_batch_variance(G, Sigma, 4, 64, third=-2.0)
+    assert vG >= 0 and vS >= 0

@@ -294,9 +294,10 @@ def integer_optimum(steps, examples, m0=9.0, max_nodes=10**5) -> IntegerOptimum:
     :func:`relaxed_optimum` gives the largest reachable ``x_T`` over real batches; a child whose bound
     is not above the best schedule found so far (with a relative margin of 1e-12 against rounding)
     is pruned. Children are tried from the relaxed optimum's first batch outwards, so the first
-    leaf is already near optimal and little is explored. The result is optimal up to that 1e-12
-    margin; ``bound`` (the relaxation's ``m_T``) certifies how close integer batches come to the
-    real-valued optimum.
+    leaf is already near optimal and little is explored. The result is optimal up to a relative
+    1e-12 (a branch that cannot beat the best schedule by more than that is not explored, which also
+    keeps exact ties from being enumerated); ``bound`` (the relaxation's ``m_T``) certifies how close
+    integer batches come to the real-valued optimum.
 
     Parameters
     ----------
@@ -348,7 +349,7 @@ def integer_optimum(steps, examples, m0=9.0, max_nodes=10**5) -> IntegerOptimum:
         b = np.arange(1, n - (K - 1) + 1, dtype=float)
         xb = x + b * x / (x + 2.0)
         bounds = _relaxed_final_precision(xb, n - b, K - 1)
-        keep = bounds * (1.0 + 1e-12) > best["x"]
+        keep = bounds > best["x"] * (1.0 + 1e-12)  # only a child that can beat the incumbent by > 1e-12
         if not np.any(keep):
             return
         d = float(_growth(x, float(n), K))
@@ -356,7 +357,7 @@ def integer_optimum(steps, examples, m0=9.0, max_nodes=10**5) -> IntegerOptimum:
         order = np.argsort(np.abs(b - centre), kind="stable")
         for i in order:
             # re-test against the incumbent, which improves during the loop
-            if keep[i] and bounds[i] * (1.0 + 1e-12) > best["x"]:
+            if keep[i] and bounds[i] > best["x"] * (1.0 + 1e-12):
                 search(float(xb[i]), n - int(b[i]), K - 1, prefix + [int(b[i])])
 
     search(x0, N, T, [])
@@ -391,8 +392,9 @@ def brute_force_optimum(steps, examples, m0=9.0) -> IntegerOptimum:
         edges = np.hstack([np.zeros((rows, 1), np.int64), cuts, np.full((rows, 1), N, np.int64)])
         Bs = np.diff(edges, axis=1).astype(float)
         m = np.full(rows, m0)
-        for t in range(T):
-            m = m * (2.0 * m + 1.0) / ((Bs[:, t] + 2.0) * m + 1.0)
+        for t in range(T):  # m (2m + 1)/((B + 2) m + 1) = m B_noise/(B + B_noise), B_noise = 2 + 1/m
+            Bn = 2.0 + 1.0 / m
+            m = m * Bn / (Bs[:, t] + Bn)
         i = int(np.argmin(m))
         if m[i] < best_m:
             best_m, best_B = float(m[i]), Bs[i].astype(np.int64)
@@ -448,7 +450,8 @@ def numerical_optimum(steps, examples, m0=9.0, rate_factor=1.0, start=None) -> N
     if start is None:
         z0 = np.zeros(T)
     else:
-        s = _batches(start)
+        s = check.real_array("start", start, low=1, high=MAX_EXAMPLES, ndim=1, min_size=1,
+                             domain="batch sizes in [1, 1e15], one per step")
         if s.size != T:
             raise ValueError(f"start must have T = {T} entries, got {s.size}")
         z0 = np.log(np.maximum(s - 1.0, 1e-9 * extra / T))
@@ -470,7 +473,8 @@ def numerical_optimum(steps, examples, m0=9.0, rate_factor=1.0, start=None) -> N
     B = 1.0 + extra * w / w.sum()
     m, _, g = schedule_costate(B, m0, k)
     free = B > 1.5
-    spread = float((g[free].max() - g[free].min()) / abs(g[free].mean())) if np.any(free) else 0.0
+    scale = abs(g[free].mean()) if np.any(free) else 0.0
+    spread = float((g[free].max() - g[free].min()) / scale) if scale > 0 else 0.0
     return NumericalOptimum(batch_sizes=B, m=m, stationarity=spread, iterations=int(res.nit))
 
 
@@ -478,7 +482,11 @@ def numerical_optimum(steps, examples, m0=9.0, rate_factor=1.0, start=None) -> N
 # The rules: the notes' Euler–Lagrange rule and the exchange-rate sqrt(B_noise) rule
 
 
-def _rule_schedule(kind: str, T: int, param: float, m0: float, k: float, integer: bool):
+class _TooLarge(Exception):
+    """A rule asked for a batch above MAX_EXAMPLES (caught by rule_for_budget's search)."""
+
+
+def _rule_schedule(kind: str, T: int, param: float, m0: float, k: float, integer: bool, strict: bool = True):
     f = 2.0 * k - k * k
     B = np.empty(T)
     m = np.empty(T + 1)
@@ -491,6 +499,12 @@ def _rule_schedule(kind: str, T: int, param: float, m0: float, k: float, integer
         else:
             b = param * math.sqrt(Bn)
         b = max(1.0, float(np.rint(b)) if integer else b)
+        if not b <= MAX_EXAMPLES:
+            if not strict:
+                raise _TooLarge
+            name = "lam" if kind == "notes" else "coef"
+            raise ValueError(f"{name}={param!r} makes the rule ask for {b:.3g} examples at step {t}, above the "
+                             f"1e15 a batch may hold; choose a {'larger' if kind == 'notes' else 'smaller'} {name}")
         B[t] = b
         m[t + 1] = _step(mt, b, f)
     return B, m
@@ -584,7 +598,10 @@ def rule_for_budget(rule, steps, examples, m0=9.0, rate_factor=1.0, integer=True
     sign = -1.0 if rule == "notes" else 1.0
 
     def spend(u):
-        B, m = _rule_schedule(rule, T, math.exp(sign * u), m0, k, integer)
+        try:
+            B, m = _rule_schedule(rule, T, math.exp(sign * u), m0, k, integer, strict=False)
+        except _TooLarge:      # a batch above 1e15: certainly more than the budget
+            return math.inf, None, None
         return float(B.sum()), B, m
 
     if N == T:  # every batch is one example whatever the parameter: the limit of no spending

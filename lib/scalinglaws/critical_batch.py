@@ -275,8 +275,11 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
     targets = check.real_array("excess_targets", excess_targets, low=0, high=e0, low_open=True, high_open=True,
                                ndim=1, min_size=1, domain=f"excess losses in (0, e_0) = (0, {e0:.6g})")
     d, nB, nT = c.size, B.size, targets.size
-    check.check_work("critical_batch.steps_to_targets",
-                     operations=max_steps * (30.0 * d + PY_STEP) + 30.0 * d * nB * 1000,
+    # per step: 30 d operations per run still going, plus the loop's overhead (about 3e4 operations while
+    # two or more runs are left, PY_STEP for the last one). Refused up front if one run of max_steps steps
+    # would exceed the cap; the work actually done by all runs is counted as the loop goes.
+    step_cost = 30.0 * d + (3e4 if nB > 1 else PY_STEP)
+    check.check_work("critical_batch.steps_to_targets", operations=float(max_steps) * step_cost,
                      memory_bytes=8.0 * 6 * nB * d,
                      sizes=f"max_steps = {max_steps}, d = {d}, batch sizes = {nB}")
     c2, c3, trc, trc2 = c * c, c**3, float(c.sum()), float(c @ c)
@@ -293,6 +296,7 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
     sum_Bn = np.zeros(nB)                # B_noise summed over the steps taken so far
     prev_exc = np.zeros(nB)
     prev_Bn = np.zeros(nB)
+    done_work = 0.0
     t = 0
     while True:
         cm, g2, ghg, Bn, Bs = _scales(M, c, c2, c3, trc, trc2, s2)
@@ -327,6 +331,10 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
                             float(prev_Bn[0]) if t else 0.0, c, c2, c3, trc, trc2, s2, k, float(invB[rows[0]]),
                             tsorted, order, max_steps, float(B[rows[0]]), S, Bn_at, Bs_at, mean_Bn)
             break
+        done_work += 30.0 * d * rows.size + 3e4
+        if not t & 1023:
+            check.check_work("critical_batch.steps_to_targets", operations=done_work,
+                             sizes=f"{nB} runs, {t} steps so far, d = {d}")
         ib = invB[rows]
         eps = k * g2 / (ghg + (ghg + (cm + s2) * trc2) * ib)
         M = (1.0 - eps[:, None] * c) ** 2 * M + (eps * eps * ib)[:, None] * (c2 * M + np.outer(cm + s2, c))
@@ -462,9 +470,10 @@ def simulate_regression(curvatures, initial_u, noise_var, rates, batch_size, run
     runs = check.integer("runs", runs, low=1)
     seed = check.seed("seed", seed)
     d, T = c.size, rates.size
-    check.check_work("critical_batch.simulate_regression", operations=6.0 * T * runs * B * d,
-                     memory_bytes=8.0 * (T + 1) * runs + 8.0 * 3 * min(runs, 1 + 2_000_000 // (B * d)) * B * d,
-                     sizes=f"steps * runs * batch_size * d = {T * runs * B * d:.3g}")
+    size = float(T) * float(runs) * float(B) * d   # floats: an inf estimate is refused like any other
+    check.check_work("critical_batch.simulate_regression", operations=6.0 * size,
+                     memory_bytes=8.0 * (T + 1) * float(runs) + 8.0 * 3 * min(float(runs), 2e6 / d + 1) * float(B) * d,
+                     sizes=f"steps * runs * batch_size * d = {size:.3g}")
     rng = np.random.default_rng(seed)
     sc, sd = np.sqrt(c), math.sqrt(s2)
     out = np.empty((T + 1, runs))

@@ -106,8 +106,8 @@ def _ldexp(x: float, e: int, what: str) -> float:
         y = math.ldexp(x, e)
     except OverflowError:
         raise check.not_representable(what, f"about 2^{math.frexp(x)[1] + e}") from None
-    if y == 0.0 and x != 0.0:
-        raise check.not_representable(what, f"about 2^{math.frexp(x)[1] + e}, below the smallest double")
+    if x != 0.0 and abs(y) < np.finfo(float).tiny:  # zero or subnormal: most or all digits lost
+        raise check.not_representable(what, f"about 2^{math.frexp(x)[1] + e}, below the smallest normal double")
     return y
 
 
@@ -462,6 +462,10 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
         t2 = float(np.sum(Sigma * Sigma))
         gSg = float(G @ Sigma @ G)
     exact_mu4 = None
+    if fourth is None and math.isfinite(t1) and math.isfinite(t2) and math.isfinite(gSg):
+        mu4_default = t1 * t1 + 2.0 * t2
+    else:
+        mu4_default = None
     if fourth is not None:
         mu4 = check.real("fourth", fourth, low=0)
         with mpmath.workdps(30):
@@ -469,6 +473,14 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
         if jensen is not None and mu4 < jensen * (1 - 1e-12):
             raise ValueError(f"fourth must be >= (tr Sigma)^2 = {float(jensen):.6g} (Jensen), got {fourth!r}")
         exact_mu4 = mu4
+    # Cauchy-Schwarz: |kappa_3| = |E[(G.e)|e|^2]| <= sqrt(E[(G.e)^2] E|e|^4) = sqrt(G Sigma G mu_4)
+    mu4_ref = exact_mu4 if exact_mu4 is not None else mu4_default
+    if mu4_ref is not None and math.isfinite(gSg):
+        with mpmath.workdps(30):
+            bound = mpmath.sqrt(mpmath.mpf(max(gSg, 0.0)) * mpmath.mpf(mu4_ref))
+        if abs(k3) > bound * (1 + 1e-9) + 1e-300:
+            raise ValueError(f"third must satisfy |third| <= sqrt(G Sigma G * fourth) = {float(bound):.6g} "
+                             f"(Cauchy-Schwarz), got {third!r}")
 
     def variances(num):
         # num: float or mpmath arithmetic on the same expressions
@@ -514,6 +526,9 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
                     if abs(val) > np.finfo(float).max:
                         raise check.not_representable(name, f"about {mpmath.nstr(val, 3)}")
                 var_g2.ravel()[idx], var_tr.ravel()[idx] = float(g2v), float(trv)
+    if np.any(np.asarray(var_g2) < 0) or np.any(np.asarray(var_tr) < 0):
+        raise ValueError("third and fourth are not the moments of any distribution with this G and Sigma: "
+                         "the variance of |G_B|^2 would be negative")
     return _scalar(var_g2), _scalar(var_tr)
 
 
@@ -771,8 +786,13 @@ def continuum_steps_examples(m_target, m0=9.0):
     m0 = _check_m_scalar(m0, "m0")
     m_target = check.real("m_target", m_target, low=M_DOMAIN["low"], high=m0, high_open=True,
                           domain=f"a real number in [1e-300, m0) = [1e-300, {m0:.6g})")
-    S_min = math.log(m0 / m_target)
-    return S_min, 2.0 * S_min + 1.0 / m_target - 1.0 / m0
+    # log(m0/m_target) = log1p((m0 - m_target)/m_target): the difference is exact when the two are close
+    S_min = math.log1p((m0 - m_target) / m_target)
+    return S_min, 2.0 * S_min + (m0 - m_target) / m_target / m0
+
+
+# Gauss-Legendre nodes for short intervals, where the integrand sqrt(2 + e^s/m0) varies by less than 6 %
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)
 
 
 def continuum_sqrt_integral(m_target, m0=9.0) -> float:
@@ -781,9 +801,15 @@ def continuum_sqrt_integral(m_target, m0=9.0) -> float:
     With ``v = sqrt(B_noise)``: ``I = [2 v + sqrt(2) log((v - sqrt 2)/(v + sqrt 2))]`` between
     ``v0 = sqrt(2 + 1/m0)`` and ``v1 = sqrt(2 + 1/m_target)``.  The sqrt(B_noise) schedule with
     ``B = sqrt(lambda B_noise)`` needs ``S = S_min + I/sqrt(lambda)``, ``E = E_min + sqrt(lambda) I``.
+    For ``S_min < 0.1`` the difference of antiderivatives cancels, and the integral is evaluated by
+    12-point Gauss–Legendre quadrature instead (exact to rounding on so short an interval).
     Domain as :func:`continuum_steps_examples`.
     """
-    continuum_steps_examples(m_target, m0)  # validates m_target and m0
+    S_min, _ = continuum_steps_examples(m_target, m0)  # validates m_target and m0
+    m_target, m0 = float(m_target), float(m0)
+    if S_min < 0.1:
+        s = 0.5 * S_min * (_GL_NODES + 1.0)
+        return float(0.5 * S_min * (_GL_WEIGHTS @ np.sqrt(2.0 + np.exp(s) / m0)))
     r2 = math.sqrt(2.0)
 
     def F(m):
@@ -791,15 +817,17 @@ def continuum_sqrt_integral(m_target, m0=9.0) -> float:
         # log((v - r2)/(v + r2)) with v - r2 = (1/m)/(v + r2) computed without cancellation
         return 2.0 * v + r2 * (math.log(1.0 / m) - 2.0 * math.log(v + r2))
 
-    return F(float(m_target)) - F(float(m0))
+    return F(m_target) - F(m0)
 
 
 def continuum_gamma(m_target, m0=9.0) -> float:
     r"""``gamma = I^2 / (S_min E_min)`` (<= 1 by Cauchy–Schwarz) for the sqrt(B_noise) schedule:
     ``(S/S_min - 1)(E/E_min - 1) = gamma`` along the whole family ``B = sqrt(lambda B_noise)``.
-    Domain as :func:`continuum_steps_examples`."""
+    Domain as :func:`continuum_steps_examples`; ``gamma -> 1`` as ``m_target -> m0``."""
     S_min, E_min = continuum_steps_examples(m_target, m0)
-    return continuum_sqrt_integral(m_target, m0) ** 2 / (S_min * E_min)
+    # I^2/(S E) with I/S and I/E formed first: no underflow of S E when S_min is tiny
+    I = continuum_sqrt_integral(m_target, m0)
+    return min(1.0, (I / S_min) * (I / E_min))
 
 
 def simulate_schedule_1d(rates, batch_sizes, runs, seed=0, m0=9.0) -> np.ndarray:
