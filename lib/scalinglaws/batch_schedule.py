@@ -82,7 +82,7 @@ def _rate_factor(rate_factor) -> float:
     return check.real("rate_factor", rate_factor, low=0, high=1, low_open=True)
 
 
-def _steps(steps, high: int = 10**7) -> int:
+def _steps(steps, high: int = 10**6) -> int:
     return check.integer("steps", steps, low=1, high=high)
 
 
@@ -236,7 +236,7 @@ def relaxed_optimum(steps, examples, m0=9.0) -> RelaxedOptimum:
 
     Parameters
     ----------
-    steps : int in [1, 1e7]; T.
+    steps : int in [1, 1e6]; T.
     examples : int in [T, 1e15]; N.
     m0 : real in [1e-300, 1e300].
 
@@ -268,7 +268,7 @@ def min_examples_relaxed(steps, m_target, m0=9.0) -> float:
     the AM–GM bound of :func:`relaxed_optimum` solved for ``N``. It decreases with ``T`` to
     ``1/m_T - 1/m_0 + 2 log(m_0/m_T)``, the continuum theory's ``E_min`` in this model.
 
-    Domain: ``steps`` an int in [1, 1e7]; ``0 < m_target < m0`` with both in [1e-300, 1e300].
+    Domain: ``steps`` an int in [1, 1e6]; ``0 < m_target < m0`` with both in [1e-300, 1e300].
     """
     T = _steps(steps)
     m0 = _m0(m0)
@@ -522,7 +522,7 @@ def notes_rule_schedule(steps, lam, m0=9.0, rate_factor=1.0, integer=True):
 
     Parameters
     ----------
-    steps : int in [1, 1e7]; lam : real > 0, the multiplier; m0, rate_factor as
+    steps : int in [1, 1e6]; lam : real > 0, the multiplier; m0, rate_factor as
     :func:`schedule_trajectory`; integer : bool.
 
     Returns
@@ -547,7 +547,7 @@ def sqrt_noise_schedule(steps, coef, m0=9.0, rate_factor=1.0, integer=True):
 
     Parameters
     ----------
-    steps : int in [1, 1e7]; coef : real > 0; m0, rate_factor as :func:`schedule_trajectory`;
+    steps : int in [1, 1e6]; coef : real > 0; m0, rate_factor as :func:`schedule_trajectory`;
     integer : bool.
 
     Returns

@@ -164,7 +164,7 @@ def regression_trajectory(curvatures, initial_moments, noise_var, batch_size, st
     ----------
     curvatures, initial_moments, noise_var : as :func:`steps_to_targets`.
     batch_size : real >= 1, or inf (noiseless steps with ``eps = k eps_max``).
-    steps : int in [0, 1e7].
+    steps : int in [0, 1e6].
     rate_factor : real in (0, 1].
 
     Returns
@@ -175,9 +175,9 @@ def regression_trajectory(curvatures, initial_moments, noise_var, batch_size, st
     M = _moments(initial_moments, c.size).copy()
     s2 = _noise_var(noise_var)
     B = check.real("batch_size", batch_size, low=1, allow_inf=True)
-    T = check.integer("steps", steps, low=0, high=10**7)
+    T = check.integer("steps", steps, low=0, high=10**6)
     k = _rate_factor(rate_factor)
-    check.check_work("critical_batch.regression_trajectory", operations=T * (20.0 * c.size + PY_STEP),
+    check.check_work("critical_batch.regression_trajectory", operations=T * (20.0 * c.size + 2 * PY_STEP),
                      sizes=f"steps * d = {T * c.size:.3g}")
     c2, c3, trc, trc2 = c * c, c**3, float(c.sum()), float(c @ c)
     invB = 0.0 if math.isinf(B) else 1.0 / B
@@ -275,10 +275,10 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
     targets = check.real_array("excess_targets", excess_targets, low=0, high=e0, low_open=True, high_open=True,
                                ndim=1, min_size=1, domain=f"excess losses in (0, e_0) = (0, {e0:.6g})")
     d, nB, nT = c.size, B.size, targets.size
-    # per step: 30 d operations per run still going, plus the loop's overhead (about 3e4 operations while
+    # per step: 30 d operations per run still going, plus the loop's overhead (about 6e4 operations while
     # two or more runs are left, PY_STEP for the last one). Refused up front if one run of max_steps steps
     # would exceed the cap; the work actually done by all runs is counted as the loop goes.
-    step_cost = 30.0 * d + (3e4 if nB > 1 else PY_STEP)
+    step_cost = 30.0 * d + (6e4 if nB > 1 else PY_STEP)
     check.check_work("critical_batch.steps_to_targets", operations=float(max_steps) * step_cost,
                      memory_bytes=8.0 * 6 * nB * d,
                      sizes=f"max_steps = {max_steps}, d = {d}, batch sizes = {nB}")
@@ -331,7 +331,7 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
                             float(prev_Bn[0]) if t else 0.0, c, c2, c3, trc, trc2, s2, k, float(invB[rows[0]]),
                             tsorted, order, max_steps, float(B[rows[0]]), S, Bn_at, Bs_at, mean_Bn)
             break
-        done_work += 30.0 * d * rows.size + 3e4
+        done_work += 30.0 * d * rows.size + 6e4
         if not t & 1023:
             check.check_work("critical_batch.steps_to_targets", operations=done_work,
                              sizes=f"{nB} runs, {t} steps so far, d = {d}")
@@ -374,7 +374,10 @@ def critical_batch(curvatures, initial_moments, noise_var, excess_target, refere
     reference = check.choice("reference", reference, ("linear", "large-batch"))
     overhead = check.real("overhead", overhead, low=0, high=10, low_open=True)
     max_batch = check.real("max_batch", max_batch, low=1, high=1e15, low_open=True)
-    target = check.real("excess_target", excess_target, low=0, low_open=True)
+    c = _curvatures(curvatures)
+    e0 = 0.5 * float(_moments(initial_moments, c.size) @ c)
+    target = check.real("excess_target", excess_target, low=0, high=e0, low_open=True, high_open=True,
+                        domain=f"an excess loss in (0, e_0) = (0, {e0:.6g})")
 
     def S(b):
         return float(steps_to_targets(curvatures, initial_moments, noise_var, [b], [target], rate_factor,
@@ -382,6 +385,10 @@ def critical_batch(curvatures, initial_moments, noise_var, excess_target, refere
 
     if reference == "linear":
         base = S(1.0)
+        # every later evaluation is at a larger batch, so at most S(1) steps, and most of Brent's ~40
+        # evaluations land at batches well above 1, where runs are much shorter: about 8 S(1) steps in all
+        check.check_work("critical_batch.critical_batch", operations=8.0 * base * (30.0 * c.size + PY_STEP),
+                         sizes=f"S(1) = {base:.3g} steps, d = {c.size}")
 
         def g(u):
             b = math.exp(u)

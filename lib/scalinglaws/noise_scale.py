@@ -640,14 +640,14 @@ def greedy_trajectory(T, batch_size=None, batch_coef=None, m0=9.0, integer=False
 
     Parameters
     ----------
-    T : int in [0, 1e7]; batch_size : real in [1, 1e15], or batch_coef : real in (0, 1e15] (one of the
+    T : int in [0, 1e6]; batch_size : real in [1, 1e15], or batch_coef : real in (0, 1e15] (one of the
     two); m0 : real in [1e-300, 1e300]; integer : bool; rate_factor : real in (0, 1].
 
     Returns
     -------
     (m, eps, B) : arrays of lengths T + 1, T, T.
     """
-    T = check.integer("T", T, low=0, high=10**7)
+    T = check.integer("T", T, low=0, high=10**6)
     bs, bc = _check_batch_choice(batch_size, batch_coef)
     if (bs if bs is not None else bc).ndim:
         raise ValueError("greedy_trajectory takes a single batch_size or batch_coef (use steps_to_target "
@@ -671,7 +671,7 @@ def greedy_trajectory(T, batch_size=None, batch_coef=None, m0=9.0, integer=False
     return m, eps, Bt
 
 
-def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_steps=10**7, rate_factor=1.0,
+def steps_to_target(m_target, batch_size=None, batch_coef=None, m0=9.0, max_steps=10**6, rate_factor=1.0,
                     integer=False):
     r"""Steps S and examples E for the greedy-rate recursion to reach ``E[(w-3)^2] <= m_target``.
 
