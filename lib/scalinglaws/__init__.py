@@ -10,8 +10,14 @@ One module per subject; each function states its formula, domain and reference.
   log-sum-exp parametrisation, L-BFGS-B from a grid, bootstrap) and compute-optimal allocation.
 - :mod:`scalinglaws.noise_scale`: the gradient noise scale and critical batch size: the local
   quadratic model, the two-batch estimator, and the batch-size trade-off in the 1-D model.
+- :mod:`scalinglaws.batch_schedule`: the best batch-size schedule for a fixed budget of examples in
+  the 1-D model (closed form, certified integer optimum, the scaling-law notes' rules).
+- :mod:`scalinglaws.critical_batch`: the critical batch size measured directly (steps to a target
+  against the batch size) in linear regression with a diagonal Hessian.
 - :mod:`scalinglaws.surge`: sign descent (Adam with beta1, beta2 -> 0) on a noisy quadratic: the
   optimal rate as a function of the batch size, its surge, and a vectorised simulator.
+- :mod:`scalinglaws.surge_training`: many steps of sign descent, Adam and SGD over a grid of batch
+  sizes and rates, with replicates and confidence intervals.
 - :mod:`scalinglaws.schedules`: learning-rate schedules (constant, cosine, warmup-stable-decay,
   two-stage, with linear warmup) as per-step rate arrays.
 - :mod:`scalinglaws.mpl`: the Multi-Power Law and two baselines: fitting (Huber on log-loss
