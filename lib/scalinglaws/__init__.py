@@ -23,7 +23,8 @@ One module per subject; each function states its formula, domain and reference.
 - :mod:`scalinglaws.mpl`: the Multi-Power Law and two baselines: fitting (Huber on log-loss
   residuals), prediction, scoring, and the schedule that minimises a fitted law.
 - :mod:`scalinglaws.schedule_optimisation`: the exact Zipf-model loss under a schedule, its adjoint
-  gradient with respect to every rate, and the truly optimal schedule by projected gradient descent.
+  gradient with respect to every rate, the optimal schedule by coordinate descent with a Frank-Wolfe
+  certificate, and a lower bound on the final loss of every schedule.
 - :mod:`scalinglaws.learning_law`: the perceptron teacher-student problem, training under a data
   weighting policy, the adjoint gradient of the area under the loss curve, simplex projection,
   the policy optimiser, and the SIM, CR and acceleration-ratio statistics.
