@@ -151,7 +151,7 @@ INSPECT = """() => {
   const article = document.querySelector('article') || document.body;
   const clone = article.cloneNode(true);
   clone.querySelectorAll('pre, code, .cell_output, .cell_input, mjx-container, script, style').forEach(e => e.remove());
-  out.raw_tex = (clone.textContent.match(/(\\$\\$|\\\\\\(|\\\\\\[|\\\\frac|\\\\mathbb|\\\\eta\\b)/g) || []).slice(0, 5);
+  out.raw_tex = (clone.textContent.match(/(\\$\\$|\\\\\\(|\\\\\\[|\\\\[a-zA-Z]{2,})/g) || []).slice(0, 5);
   out.images = Array.from(document.images).map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0}));
   out.links = Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));
   out.unresolved = Array.from(document.querySelectorAll('span.xref, .problematic')).filter(e => !e.closest('a')).map(e => e.textContent.slice(0, 60));
