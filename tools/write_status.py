@@ -195,7 +195,7 @@ def known_gaps(stem: str) -> str | None:
     for line in text.splitlines():
         if re.match(r"^##\s", line) or re.match(r"^\(\S+\)=\s*$", line):
             continue  # the cell's own heading and labels stay in the chapter
-        lines.append("##" + line if re.match(r"^#{3,}\s", line) else line)
+        lines.append("#" + line if re.match(r"^#{3,}\s", line) else line)  # one level under the chapter
     return "\n".join(lines).strip()
 
 
