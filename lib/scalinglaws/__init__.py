@@ -21,6 +21,14 @@ One module per subject; each function states its formula, domain and reference.
 - :mod:`scalinglaws.learning_law`: the perceptron teacher-student problem, training under a data
   weighting policy, the adjoint gradient of the area under the loss curve, simplex projection,
   the policy optimiser, and the SIM, CR and acceleration-ratio statistics.
+- :mod:`scalinglaws.figures`: the book's figure conventions (one text column wide, at most two panels
+  per row, fonts sized for the displayed width).
+- :mod:`scalinglaws.prose`: numbers written for sentences (``2.24 × 10⁻³``, ``10¹²``).
+
+Every public function checks its arguments with one validation layer (``scalinglaws._validation``):
+numbers must be numbers (strings and booleans are refused), NaN is refused, and a request that would
+take more than about a minute or 4 GiB is refused with a message saying how to lift the cap with
+:func:`work_limits`.
 """
 
 __version__ = "0.1.0"
