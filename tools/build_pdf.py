@@ -47,7 +47,9 @@ PREPARE = """(server) => {
   });
   document.documentElement.dataset.theme = 'light';
 }"""
-# Headings of a page: its parts for the outline and the table of contents.
+# Headings of a page, with the id of their section: Chromium writes a named destination for each
+# element that a link of the page points to (the page's own contents list links every section), so
+# the PDF says on which page each section starts.
 HEADINGS = """() => Array.from(document.querySelectorAll('.bd-article section > h2')).map(h => {
   const c = h.cloneNode(true);
   c.querySelectorAll('.headerlink').forEach(e => e.remove());
@@ -55,7 +57,7 @@ HEADINGS = """() => Array.from(document.querySelectorAll('.bd-article section > 
     const mml = m.querySelector('mjx-assistive-mml');
     m.replaceWith(document.createTextNode(mml ? mml.textContent : ''));
   });
-  return c.textContent.replace(/\\s+/g, ' ').trim();
+  return [c.textContent.replace(/\\s+/g, ' ').trim(), h.parentElement.id];
 })"""
 
 
@@ -171,13 +173,24 @@ def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
-def section_pages(reader: PdfReader, headings: list[str]) -> list[int | None]:
-    """The page (0-based, within a chapter) where each heading is printed, searched in order."""
-    texts = [normalise(p.extract_text() or "") for p in reader.pages]
-    found, start = [], 1 if len(texts) > 1 else 0   # page 0 carries the chapter's own contents list
-    for heading in headings:
-        key = normalise(heading)[:30]
-        hit = next((i for i in range(start, len(texts)) if key and key in texts[i]), None)
+def section_pages(reader: PdfReader, headings: list[list[str]]) -> list[int | None]:
+    """The page (0-based, within a chapter) where each section starts: from the PDF's named
+    destinations, else from the first page after the previous section whose text has the heading."""
+    destinations = {}
+    for name, dest in reader.named_destinations.items():
+        try:
+            destinations[name.lstrip("/")] = reader.get_destination_page_number(dest)
+        except Exception:  # a destination without a page: ignore it
+            continue
+    texts = None
+    found, start = [], 0
+    for heading, section_id in headings:
+        hit = destinations.get(section_id)
+        if hit is None:
+            if texts is None:
+                texts = [normalise(p.extract_text() or "") for p in reader.pages]
+            key = normalise(heading)[:30]
+            hit = next((i for i in range(max(start, 1), len(texts)) if key and key in texts[i]), None)
         found.append(hit)
         if hit is not None:
             start = hit
@@ -201,7 +214,7 @@ def build() -> Path:
             pdf, title, headings = print_page(context, f"{server}book/{stem}.html", server, HEADER)
             reader = PdfReader(io.BytesIO(pdf))
             chapters.append({"part": part, "stem": stem, "title": title, "reader": reader,
-                             "sections": list(zip(headings, section_pages(reader, headings)))})
+                             "sections": list(zip([h for h, _ in headings], section_pages(reader, headings)))})
             print(f"  {stem}: {len(reader.pages)} pages", flush=True)
         book_title = chapters[0]["title"]
         subtitle = "The Jupyter Book printed to PDF: every chapter with its derivations, checks and figures."
