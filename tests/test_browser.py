@@ -203,7 +203,7 @@ LAYOUT = """(skipDisplayMath) => {
       width: Math.round(m.width), container: Math.round(Math.min(b.width, col.width)), overlap: overlap,
     });
   });
-  article.querySelectorAll('img').forEach((img, index) => {
+  document.querySelectorAll('article.bd-article img').forEach((img, index) => {
     const r = img.getBoundingClientRect();
     out.figures.push({index: index, src: img.getAttribute('src'), natural: img.naturalWidth,
                       shown: Math.round(r.width), right: Math.round(r.right), left: Math.round(r.left),
@@ -304,13 +304,17 @@ def _check_zoom(page, rel, width, figures, problems, every: bool):
     """Click figures (the shrunk ones, or all when `every`) and check that they open at full size."""
     for fig in figures:
         shrunk = fig["natural"] > 0 and fig["shown"] * SHRINK_LIMIT < fig["natural"]
-        if not (shrunk or every) or fig["natural"] == 0:
-            continue
+        if not (shrunk or every) or fig["natural"] == 0 or fig["shown"] == 0:
+            continue  # a figure in a folded cell is not shown, so not clicked
         where = f"{rel} at {width} px: figure {fig['src']} (natural {fig['natural']} px, shown {fig['shown']} px)"
         if not fig["zoom"]:
             problems["figures"].append(f"{where} cannot be enlarged by a click")
             continue
-        page.locator("article img").nth(fig["index"]).click()
+        try:
+            page.locator("article.bd-article img").nth(fig["index"]).click(timeout=10000)
+        except PlaywrightTimeout:
+            problems["figures"].append(f"{where}: cannot be clicked (covered by another element?)")
+            continue
         box = page.evaluate(LIGHTBOX)
         if box is None or not box["visible"]:
             problems["figures"].append(f"{where}: a click opened no full-size view")
