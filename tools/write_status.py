@@ -37,6 +37,7 @@ TESTS = ROOT / "tests"
 KEY_PACKAGES = ["numpy", "scipy", "sympy", "mpmath", "matplotlib", "papermill", "nbval", "pytest",
                 "hypothesis", "jupyter-book", "myst-nb", "sphinx", "django-static-mathjax", "playwright", "pypdf"]
 COMMANDS = ["make book", "make pdf", "make test"]
+LABELS = {"make pdf": " (after `make book`)", "make test": " (book, PDF, pytest, nbval)"}
 HYSTERESIS = 0.5
 START, END = "<!-- timings:start -->", "<!-- timings:end -->"
 
@@ -242,8 +243,8 @@ def render_status() -> str:
     commands = [c for c in COMMANDS if c in timings["commands"]]
     if commands:
         lines += ["| command | wall time | measured |", "|---|---|---|"]
-        lines += [f"| `{c}` | {seconds(timings['commands'][c]['seconds'])} | {measured_note(timings['commands'][c])} |"
-                  for c in commands]
+        lines += [f"| `{c}`{LABELS.get(c, '')} | {seconds(timings['commands'][c]['seconds'])} | "
+                  f"{measured_note(timings['commands'][c])} |" for c in commands]
         lines.append("")
     lines += [
         "## What checks each chapter", "",
@@ -288,11 +289,11 @@ def render_readme_table() -> str:
     total = sum(timings["chapters"].get(s) or 0.0 for s in chapters)
     rows = ["| command | wall time | measured |", "|---|---|---|",
             f"| `make notebooks` (all {len(chapters)} chapters; each one's time on the status page) | "
-            f"{seconds(total)} | {timings.get('measured', '')} |"]
+            f"{seconds(total)} | {timings.get('measured', 'undated')} |"]
     for name in COMMANDS:
         entry = timings["commands"].get(name)
         if entry:
-            rows.append(f"| `{name}` | {seconds(entry['seconds'])} | {measured_note(entry)} |")
+            rows.append(f"| `{name}`{LABELS.get(name, '')} | {seconds(entry['seconds'])} | {measured_note(entry)} |")
     machine_text = timings.get("machine") or machine()
     return "\n".join([START, f"Measured on {machine_text} (from `book/_timings.json`, as the status page):", "",
                       *rows, END])
