@@ -26,7 +26,9 @@
     const big = document.createElement("img");
     big.src = img.currentSrc || img.src;
     big.alt = img.alt;
-    big.width = img.naturalWidth || undefined;
+    if (img.naturalWidth > 0) {
+      big.width = img.naturalWidth; // its natural size, even where the window is narrower (the box scrolls)
+    }
     box.appendChild(big);
     box.addEventListener("click", closeLightbox);
     document.addEventListener("keydown", onKey);
