@@ -261,6 +261,13 @@ entry("zipf.expected_loss", Example(
 entry("zipf.optimal_loss", Example(
     lambda: dict(T=1000, N=1000, a=1.0, b=1.0),
     {"T": IA(1, size=True), "N": IA(1, size=True), "a": _A, "b": _Bexp}, check=_chk_zipf_optimal))
+entry("zipf.optimal_excess", Example(
+    lambda: dict(T=1000, N=1000, a=1.0, b=1.0),
+    {"T": IA(1, size=True), "N": IA(1, size=True), "a": _A, "b": _Bexp},
+    check=lambda out, kw: _first_bad(
+        np.ndim(out[0]) > 0 or float(np.asarray(kw["N"], dtype=float).max()) > 1e15 or _rel(
+            out[0] + 0.5, lib("zipf").optimal_loss(kw["T"], kw["N"], kw["a"], kw["b"])[0], 1e-12),
+        f"excess {out[0]!r} + 1/2 differs from optimal_loss")))
 entry("zipf.expected_loss_curve",
       Example(lambda: dict(etas=np.full(50, 0.1), N=1000, a=1.0, b=1.0, steps=None),
               {"etas": RA(0, 1 / 3, low_open=True, ndim=1, scalar_ok=False, min_size=1), "N": I(1, size=True), "a": _A,
@@ -528,10 +535,10 @@ def _chk_steps(out, kw):
 
 entry("noise_scale.steps_to_target",
       Example(lambda: dict(m_target=0.5, batch_size=[1.0, 4.0, 16.0], batch_coef=None, m0=9.0, max_steps=10**7,
-                           rate_factor=1.0),
+                           rate_factor=1.0, integer=False),
               {"m_target": R(0, 9, low_open=True, high_open=True), "batch_size": RA(0, low_open=True, none=True),
                "batch_coef": Custom(bad=(-1.0, math.nan, "1")), "m0": R(0.5, low_open=True),
-               "max_steps": I(1, size=True), "rate_factor": R(0, 1, low_open=True)},
+               "max_steps": I(1, size=True), "rate_factor": R(0, 1, low_open=True), "integer": Flag()},
               check=_chk_steps))
 entry("noise_scale.steps_to_target_constant_rate", Example(
     lambda: dict(m_target=0.5, batch_size=[1, 4], m0=9.0, grid=400),
@@ -1059,3 +1066,263 @@ entry("figures.use_book_style", Example(lambda: dict(), {}))
 entry("figures.column_figure", Example(
     lambda: dict(nrows=1, ncols=2, row_height=None),
     {"nrows": I(1, 6), "ncols": I(1, 2), "row_height": R(0, 6, low_open=True, none=True)}))
+
+
+# ============================================================================== batch_schedule (noise)
+_M0 = R(1e-300, 1e300)
+_K = R(0, 1, low_open=True)
+
+
+def _uniform_mT(T, N, m0=9.0, k=1.0):
+    """m_T of the uniform schedule B_t = N/T, by the recursion written out here."""
+    f, m = 2 * k - k * k, float(m0)
+    for _ in range(int(T)):
+        B = N / T
+        m = m * (1 - f * B / (B + 2 + 1 / m))
+    return m
+
+
+def _chk_traj(out, kw):
+    m = _arr(out)
+    if not _rel(m[0], float(kw.get("m0", 9.0)), 1e-15) or np.any(m <= 0) or np.any(np.diff(m) > 0):
+        return "m_t does not start at m0, is not positive or increases"
+    return None
+
+
+def _chk_budget_sum(B, N, what="batches"):
+    return None if _rel(np.sum(B), N, 1e-9) else f"{what} sum to {np.sum(B)!r}, not the budget {N}"
+
+
+def _chk_relaxed(out, kw):
+    T, N = int(kw["steps"]), int(kw["examples"])
+    if out.feasible and _chk_budget_sum(out.batch_sizes, N):
+        return _chk_budget_sum(out.batch_sizes, N)
+    if T <= 10**5 and out.m[-1] > _uniform_mT(T, N, kw.get("m0", 9.0)) * (1 + 1e-9):
+        return f"'optimal' m_T = {out.m[-1]!r} above the uniform schedule's {_uniform_mT(T, N, kw.get('m0', 9.0))!r}"
+    return None
+
+
+def _chk_integer_opt(out, kw):
+    T, N = int(kw["steps"]), int(kw["examples"])
+    B = _arr(out.batch_sizes)
+    if np.any(B < 1) or np.any(B != np.round(B)) or B.size != T:
+        return "batches not T integers >= 1"
+    if _chk_budget_sum(B, N):
+        return _chk_budget_sum(B, N)
+    if out.m_final < out.bound * (1 - 1e-12):
+        return f"m_final {out.m_final!r} below the relaxation's lower bound {out.bound!r}"
+    if N % T == 0 and out.m_final > _uniform_mT(T, N, kw.get("m0", 9.0)) * (1 + 1e-12):
+        return "'optimal' integer schedule worse than the uniform one"
+    return None
+
+
+def _chk_brute(out, kw):
+    bad = _chk_integer_opt(out, kw)
+    if bad:
+        return bad
+    if int(kw["steps"]) <= 6 and int(kw["examples"]) <= 40:
+        ref = lib("batch_schedule").integer_optimum(kw["steps"], kw["examples"], kw.get("m0", 9.0)).m_final
+        if not _rel(ref, out.m_final, 1e-11):
+            return f"brute force m_T {out.m_final!r} != branch and bound {ref!r}"
+    return None
+
+
+def _chk_numerical(out, kw):
+    T, N = int(kw["steps"]), int(kw["examples"])
+    if _chk_budget_sum(out.batch_sizes, N):
+        return _chk_budget_sum(out.batch_sizes, N)
+    ref = _uniform_mT(T, N, kw.get("m0", 9.0), float(kw.get("rate_factor", 1.0)))
+    if out.m[-1] > ref * (1 + 1e-9):
+        return f"'optimal' m_T {out.m[-1]!r} above the uniform schedule's {ref!r}"
+    return None
+
+
+def _chk_rule(out, kw):
+    B, m = (_arr(o) for o in out)
+    if np.any(B < 1) or np.any(m <= 0) or np.any(np.diff(m) > 0):
+        return "a batch below 1, or m_t not positive and non-increasing"
+    return None
+
+
+entry("batch_schedule.schedule_trajectory", Example(
+    lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0], m0=9.0, rate_factor=1.0),
+    {"batch_sizes": RA(1, 1e15, ndim=1, scalar_ok=False, min_size=1), "m0": _M0, "rate_factor": _K},
+    check=_chk_traj))
+entry("batch_schedule.schedule_costate", Example(
+    lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0], m0=9.0, rate_factor=0.5),
+    {"batch_sizes": RA(1, 1e15, ndim=1, scalar_ok=False, min_size=1), "m0": _M0, "rate_factor": _K}))
+entry("batch_schedule.relaxed_optimum", Example(
+    lambda: dict(steps=10, examples=100, m0=9.0),
+    {"steps": I(1, 10**7), "examples": I(10, 10**15), "m0": _M0}, check=_chk_relaxed))
+entry("batch_schedule.min_examples_relaxed", Example(
+    lambda: dict(steps=10, m_target=0.5, m0=9.0),
+    {"steps": I(1, 10**7), "m_target": R(1e-300, 9.0, high_open=True), "m0": R(0.5, 1e300, low_open=True)},
+    check=lambda out, kw: _first_bad(out > 0, f"N_min = {out!r} not positive")))
+entry("batch_schedule.integer_optimum", Example(
+    lambda: dict(steps=5, examples=30, m0=9.0, max_nodes=10**5),
+    {"steps": I(1, 30), "examples": I(5, 10**9), "m0": _M0, "max_nodes": I(1, size=True)},
+    check=_chk_integer_opt, cost="slow"))
+entry("batch_schedule.brute_force_optimum", Example(
+    lambda: dict(steps=4, examples=12, m0=9.0),
+    {"steps": I(1, 12), "examples": I(4, 10**9), "m0": _M0}, check=_chk_brute))
+entry("batch_schedule.numerical_optimum", Example(
+    lambda: dict(steps=8, examples=64, m0=9.0, rate_factor=0.5, start=None),
+    {"steps": I(1, 64), "examples": I(8, 10**15), "m0": _M0, "rate_factor": _K,
+     "start": Custom(bad=("abc", [1.0, 2.0], np.full(8, np.nan), np.full(8, 0.5)), extreme=(np.full(8, 8.0),))},
+    check=_chk_numerical, cost="slow"))
+entry("batch_schedule.notes_rule_schedule", Example(
+    lambda: dict(steps=20, lam=0.01, m0=9.0, rate_factor=1.0, integer=True),
+    {"steps": I(1, 10**7), "lam": R(0, low_open=True), "m0": _M0, "rate_factor": _K, "integer": Flag()},
+    check=_chk_rule))
+entry("batch_schedule.sqrt_noise_schedule", Example(
+    lambda: dict(steps=20, coef=2.0, m0=9.0, rate_factor=1.0, integer=True),
+    {"steps": I(1, 10**7), "coef": R(0, low_open=True), "m0": _M0, "rate_factor": _K, "integer": Flag()},
+    check=_chk_rule))
+entry("batch_schedule.rule_for_budget", Example(
+    lambda: dict(rule="sqrt", steps=20, examples=200, m0=9.0, rate_factor=1.0, integer=True),
+    {"rule": Choice("notes", "sqrt"), "steps": I(1, 200), "examples": I(20, 10**15), "m0": _M0,
+     "rate_factor": _K, "integer": Flag()},
+    check=lambda out, kw: _chk_budget_sum(out.batch_sizes, int(kw["examples"])), cost="slow"))
+
+
+# ============================================================================== critical_batch (noise)
+_CURV = RA(1e-150, 1e150, ndim=1, scalar_ok=False, min_size=1)
+_C3, _M3 = [1.0, 0.1, 0.01], [1.0, 1.0, 1.0]
+
+
+def _cb_kw(**extra):
+    def make():
+        return dict(curvatures=list(_C3), initial_moments=list(_M3), noise_var=1.0, **extra)
+    return make
+
+
+_CB_ARGS = {"curvatures": _CURV,
+            "initial_moments": RA(0, 1e150, ndim=1, scalar_ok=False, min_size=1, bad=([1.0, 1.0],)),
+            "noise_var": R(0, 1e150)}
+
+
+def _chk_reg_scales(out, kw):
+    c, M, s2 = _arr(kw["curvatures"]), _arr(kw["moments"]), float(kw.get("noise_var", 1.0))
+    if c.shape != M.shape or np.max(c) > 1e50 or np.max(M) > 1e50:
+        return None
+    a2, a3, a1 = (c**2 * M).sum(), (c**3 * M).sum(), (c * M).sum()
+    ref = dict(eps_max=a2 / a3, delta_loss_max=a2 * a2 / (2 * a3), B_noise=(a3 + (a1 + s2) * (c**2).sum()) / a3,
+               B_simple=(a2 + (a1 + s2) * c.sum()) / a2)
+    for k, v in ref.items():
+        if np.isfinite(v) and not _rel(getattr(out, k), v, 1e-9):
+            return f"{k} = {getattr(out, k)!r}, direct formula {v!r}"
+    return None
+
+
+entry("critical_batch.regression_scales", Example(
+    lambda: dict(curvatures=list(_C3), moments=list(_M3), noise_var=1.0),
+    {"curvatures": _CURV, "moments": RA(0, 1e150, ndim=1, scalar_ok=False, min_size=1, bad=([0.0, 0.0, 0.0], [1.0])),
+     "noise_var": R(0, 1e150)}, check=_chk_reg_scales))
+entry("critical_batch.regression_trajectory", Example(
+    _cb_kw(batch_size=4.0, steps=50, rate_factor=1.0),
+    {**_CB_ARGS, "batch_size": R(1, inf=True), "steps": I(0, 10**7), "rate_factor": _K},
+    check=lambda out, kw: _first_bad(_all(out[0], lambda v: v >= 0) and _all(out[1], lambda v: v >= 0),
+                                     "a negative excess loss or rate")))
+entry("critical_batch.steps_to_targets", Example(
+    _cb_kw(batch_sizes=[1.0, 4.0, 16.0], excess_targets=[0.1, 0.05], rate_factor=1.0, max_steps=200000),
+    {**_CB_ARGS, "batch_sizes": RA(1, inf=True, ndim=1, scalar_ok=False, min_size=1),
+     "excess_targets": RA(0, 0.555, low_open=True, high_open=True, ndim=1, scalar_ok=False, min_size=1),
+     "rate_factor": _K, "max_steps": I(1, size=True)},
+    check=lambda out, kw: _first_bad(_all(out.steps, lambda v: v > 0)
+                                     and bool(np.all(np.diff(_arr(out.steps), axis=0) <= 1e-9)),
+                                     "steps not positive or not decreasing with the batch size")))
+entry("critical_batch.critical_batch", Example(
+    _cb_kw(excess_target=0.05, reference="linear", overhead=0.2, rate_factor=1.0, max_batch=1e9, max_steps=200000),
+    {**_CB_ARGS, "excess_target": R(0, 0.555, low_open=True, high_open=True),
+     "reference": Choice("linear", "large-batch"), "overhead": R(0, 10, low_open=True), "rate_factor": _K,
+     "max_batch": R(1, 1e15, low_open=True), "max_steps": I(1, size=True)},
+    check=lambda out, kw: _first_bad(1 <= out <= float(kw.get("max_batch", 1e9)), f"B_crit {out!r} outside [1, max_batch]"),
+    cost="slow"))
+entry("critical_batch.hyperbola_fit", Example(
+    lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0, 16.0], steps=[110.0, 60.0, 35.0, 22.5, 16.25]),
+    {"batch_sizes": RA(1, 1e15, ndim=1, scalar_ok=False, min_size=2, bad=([1.0],)),
+     "steps": RA(0, 1e300, low_open=True, ndim=1, scalar_ok=False, min_size=2, bad=(lambda b: b[:-1],))},
+    check=lambda out, kw: (_first_bad(_rel(out[0], 10.0, 1e-9) and _rel(out[1], 100.0, 1e-9),
+                                      f"fit {out!r} does not recover (S_min, E_min) = (10, 100)")
+                           if np.allclose(kw["steps"], [110.0, 60.0, 35.0, 22.5, 16.25])
+                           and np.allclose(kw["batch_sizes"], [1, 2, 4, 8, 16])
+                           else _first_bad(out[0] >= 0 and out[1] >= 0, f"fit {out!r} negative"))))
+entry("critical_batch.simulate_regression", Example(
+    lambda: dict(curvatures=list(_C3), initial_u=[1.0, -1.0, 2.0], noise_var=1.0, rates=np.full(20, 0.1),
+                 batch_size=4, runs=50, seed=0),
+    {"curvatures": _CURV, "initial_u": RA(-1e75, 1e75, ndim=1, scalar_ok=False, min_size=1, bad=([1.0],)),
+     "noise_var": R(0, 1e150), "rates": RA(0, 1e6, ndim=1, scalar_ok=False), "batch_size": I(1, size=True),
+     "runs": I(1, size=True), "seed": Seed()},
+    check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 0), "a negative excess loss")))
+
+
+# ============================================================================== surge_training (surge)
+_QH = [[2.0, 0.5, 0.2], [0.5, 1.0, 0.1], [0.2, 0.1, 0.5]]
+
+
+def _small_experiment():
+    return lib("surge_training").run_experiment(0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40,
+                                                runs=4, replicates=2, n_rates=5, target_fractions=(0.3, 0.1))
+
+
+def _chk_random_quadratic(out, kw):
+    H, theta0 = (_arr(o) for o in out)
+    n = int(kw["n"])
+    if H.shape != (n, n) or theta0.shape != (n,) or not np.allclose(H, H.T):
+        return "H not symmetric n x n or theta0 not of length n"
+    ev = np.linalg.eigvalsh(H)
+    if not (_rel(ev[0], 1.0, 1e-8) and _rel(ev[-1], float(kw["condition"]), 1e-8)):
+        return f"eigenvalues span [{ev[0]!r}, {ev[-1]!r}], not [1, condition]"
+    return None
+
+
+entry("surge_training.random_quadratic", Example(
+    lambda: dict(n=4, condition=10.0, seed=0),
+    {"n": I(2, 4096), "condition": R(1, 1e12), "seed": Seed()}, check=_chk_random_quadratic))
+entry("surge_training.mean_loss_grid", Example(
+    lambda: dict(H=[list(r) for r in _QH], sigma=1.0, theta0=[1.0, 1.0, 1.0], batch_sizes=[1.0, 4.0],
+                 rates=[0.01, 0.05], steps=20, runs=4, replicates=2, seed=0, optimizer="sign", beta1=0.9,
+                 beta2=0.999, adam_eps=1e-8),
+    {"H": _SURGE_ARGS["H"], "sigma": RA(0, low_open=True), "theta0": RA(ndim=1, scalar_ok=False, min_size=1, bad=([1.0],)),
+     "batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=1), "rates": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=1),
+     "steps": I(1, size=True), "runs": I(1, size=True), "replicates": I(1, size=True), "seed": Seed(),
+     "optimizer": Choice("sign", "sgd", "adam"), "beta1": R(0, 1, high_open=True), "beta2": R(0, 1, high_open=True),
+     "adam_eps": R(0, low_open=True)},
+    check=lambda out, kw: _first_bad(_all(out, lambda v: v > 0), "a mean loss not positive")))
+entry("surge_training.curve_peak", Example(
+    lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0, 16.0, 32.0], values=[0.1, 0.2, 0.35, 0.4, 0.3, 0.2], half_width=2),
+    {"batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=1, bad=([2.0, 1.0, 4.0, 8.0, 16.0, 32.0],)),
+     "values": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
+     "half_width": I(1, 10)},
+    check=lambda out, kw: _first_bad(min(kw["batch_sizes"]) <= out[0] <= max(kw["batch_sizes"]) and out[1] > 0,
+                                     f"peak {out!r} outside the batch range or not positive")))
+entry("surge_training.summarise_grid", Example(
+    lambda: dict(mean_losses=lib("surge_training").mean_loss_grid(
+        [list(r) for r in _QH], 1.0, [1.0, 1.0, 1.0], [1.0, 2.0, 4.0, 8.0], [0.01, 0.03, 0.1], 40, 4, 2, seed=0),
+        batch_sizes=[1.0, 2.0, 4.0, 8.0], rates=[0.01, 0.03, 0.1], target=0.5, half_width=2),
+    {"mean_losses": Custom(bad=("abc", lambda b: b[..., :1, :, :], lambda b: -b, lambda b: np.where(b > 0, np.nan, b))),
+     "batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=2), "rates": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=3),
+     "target": R(0, low_open=True), "half_width": I(1, 10)}, nonfinite_ok=True,
+    note="NaN marks batch sizes that never reach the target (documented)", cost="slow"))
+entry("surge_training.log_t_interval", Example(
+    lambda: dict(values=[1.2, 1.5, 1.1, 1.4], level=0.95, axis=0),
+    {"values": RA(0, low_open=True, scalar_ok=False, min_size=2), "level": R(0, 1, low_open=True, high_open=True),
+     "axis": I(-1, 0)},
+    check=lambda out, kw: _first_bad(out[1] <= out[0] <= out[2], f"centre outside its interval: {out!r}")))
+entry("surge_training.run_experiment", Example(
+    lambda: dict(seed=0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40, runs=4, replicates=2, n_rates=5,
+                 target_fractions=(0.3, 0.1)),
+    {"seed": Seed(), "n": I(2, 4096), "condition": R(1, 1e12), "sigma": R(0, low_open=True), "log2_batch_max": I(2, 40),
+     "steps": I(1, size=True), "runs": I(1, size=True), "replicates": I(2, size=True), "n_rates": I(5, 10000),
+     "target_fractions": RA(0, 1, low_open=True, high_open=True, ndim=1, scalar_ok=False, min_size=2, bad=([0.1, 0.3],))},
+    nonfinite_ok=True, note="summaries hold NaN where a target is not reached (documented)", cost="slow"))
+entry("surge_training.surge_claims", Example(
+    lambda: dict(experiment=_small_experiment(), level=0.95),
+    {"experiment": Obj(), "level": R(0, 1, low_open=True, high_open=True)}, nonfinite_ok=True,
+    note="a claim whose ratios are not finite has NaN statistics (documented)", cost="slow"))
+entry("surge_training.one_step_examples", Example(
+    lambda: dict(seed=0, n_coupled=8, rho=0.5, n_train=4, condition=10.0, sigma_train=10.0, B_noise_coupled=64.0,
+                 B_noise_rotated=30.0),
+    {"seed": Seed(), "n_coupled": I(2, 4096), "rho": R(0, 1, low_open=True, high_open=True), "n_train": I(2, 4096),
+     "condition": R(1, 1e12), "sigma_train": R(0, low_open=True), "B_noise_coupled": R(0, low_open=True),
+     "B_noise_rotated": R(0, low_open=True)}))
