@@ -355,7 +355,7 @@ class Worker:
 
 
 def run_tree(lib: Path, modules: list[str] | None, functions: list[str] | None, workers: int = 2,
-             progress: bool = True) -> tuple[list[dict], list[dict], str]:
+             progress: bool = True, base_only: bool = False) -> tuple[list[dict], list[dict], str]:
     """Discover and run every task for one library tree; returns (records, listing, lib path seen)."""
     first = Worker(lib)
     listing = first.ask({"op": "discover", "modules": modules}, 600.0)["functions"]
@@ -368,6 +368,8 @@ def run_tree(lib: Path, modules: list[str] | None, functions: list[str] | None, 
     for f in listing:
         groups: dict[tuple, list] = {}
         for t in f["tasks"]:
+            if base_only and t.get("label") is not None:
+                continue
             groups.setdefault((t["function"], t["example"], t.get("arg")), []).append(t)
             total += 1
         for g in groups.values():
@@ -576,10 +578,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/work/briefs/fuzz"))
     parser.add_argument("--print", action="store_true", help="print every problem (and no report files)")
     parser.add_argument("--all", action="store_true", help="with --print: print every call, not only problems")
+    parser.add_argument("--base", action="store_true", help="run only the registry's valid examples (with --print)")
     args = parser.parse_args(argv)
     if args.worker:
         worker_main()
         return 0
+    if args.base:
+        args.print = True
     if args.owners:
         known = {p.stem for p in Path("/work/main/lib/scalinglaws").glob("*.py")}
         jobs = []
@@ -600,7 +605,8 @@ def main(argv=None) -> int:
         start = time.time()
         print(f"fuzzing {tree} ({', '.join(mods) if mods else 'all modules'})", file=sys.stderr)
         try:
-            records, listing, lib_seen = run_tree(tree / "lib", mods, functions, workers=args.workers)
+            records, listing, lib_seen = run_tree(tree / "lib", mods, functions, workers=args.workers,
+                                                  base_only=args.base)
         except RuntimeError as exc:
             print(f"  {exc}", file=sys.stderr)
             if not args.print:

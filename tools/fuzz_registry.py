@@ -652,10 +652,11 @@ def _chk_surge_params(out, kw):
     return None
 
 
-entry("surge.surge_parameters", Example(_surge_kw(), dict(_SURGE_ARGS), check=_chk_surge_params),
-      Example(lambda: dict(mu=[1e155] * 3, sigma=1.0, H=[list(r) for r in _HS]),
-              {"mu": RA(ndim=1, scalar_ok=False, min_size=1), "sigma": RA(0, low_open=True), "H": _SURGE_ARGS["H"]},
-              check=_chk_surge_params, note="the issue's 'no peak' case"))
+entry("surge.surge_parameters", Example(
+    _surge_kw(),
+    {**_SURGE_ARGS, "mu": RA(ndim=1, scalar_ok=False, min_size=1, bad=([1.0, 0.5],),
+                             extreme=([1e155] * 3,))},  # the issue's 'no peak' case
+    check=_chk_surge_params))
 entry("surge.one_step_monte_carlo", Example(
     lambda: dict(theta=[1.0, 0.5, 0.25], H=[list(r) for r in _HS], sigma=1.0, batch_size=4,
                  rates=np.logspace(-3, 0, 8), samples=200, seed=0, chunk=20000),
@@ -664,10 +665,12 @@ entry("surge.one_step_monte_carlo", Example(
      "chunk": I(1, size=True)}))
 entry("surge.simulate_noisy_quadratic", Example(
     lambda: dict(H=[list(r) for r in _HS], sigma=1.0, theta0=[1.0, 1.0, 1.0], rates=[0.01, 0.05], batch_size=4,
-                 steps=20, runs=10, seed=0, optimizer="sign", record_every=1, common_noise=True),
+                 steps=20, runs=10, seed=0, optimizer="sign", record_every=1, common_noise=True, beta1=0.9,
+                 beta2=0.999, adam_eps=1e-8),
     {"H": _SURGE_ARGS["H"], "sigma": RA(0, low_open=True), "theta0": RA(ndim=1, scalar_ok=False, min_size=1, bad=([1.0],)),
      "rates": RA(0, low_open=True, ndim=1), "batch_size": R(1), "steps": I(0, size=True), "runs": I(1, size=True),
-     "seed": Seed(), "optimizer": Choice("sign", "sgd"), "record_every": I(1, size=True), "common_noise": Flag()},
+     "seed": Seed(), "optimizer": Choice("sign", "sgd", "adam"), "record_every": I(1, size=True), "common_noise": Flag(),
+     "beta1": R(0, 1, high_open=True), "beta2": R(0, 1, high_open=True), "adam_eps": R(0)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 0), "a quadratic loss below 0")))
 entry("surge.steps_to_target", Example(
     lambda: dict(losses=[1.0, 0.5, 0.25, 0.1], target=0.3),
@@ -726,6 +729,11 @@ entry("schedules.wsd", Example(
     {"T": I(7, size=True), "eta_max": R(0.01), "decay_start": I(2, 9),
      "eta_min": R(0, 0.1, low_open=True), "decay": Choice("geometric", "linear"), "warmup": I(0, 6)},
     check=_chk_sched))
+entry("schedules.polynomial_decay", Example(
+    lambda: dict(T=10, eta_max=0.1, power=2.0, eta_min=0.01, warmup=2),
+    {"T": I(3, size=True), "eta_max": R(0.01), "power": R(0, low_open=True), "eta_min": R(0, 0.1), "warmup": I(0, 9)},
+    check=lambda out, kw: _chk_sched(out, kw) or _first_bad(
+        _all(_arr(out)[int(kw["warmup"]):], lambda v: v >= float(kw["eta_min"]) * (1 - 1e-12)), "a rate below eta_min")))
 entry("schedules.two_stage", Example(
     lambda: dict(T=10, eta_max=0.1, eta_low=0.01, switch=6, warmup=2),
     {"T": I(6, size=True), "eta_max": R(0, low_open=True), "eta_low": R(0, low_open=True, probe=(1.0,)),
@@ -823,13 +831,14 @@ def _mpl_lrs(T=200, W=10, peak=0.3, kind="cosine"):
     return np.concatenate([warm, body])
 
 
-def _mpl_curves():
+def _mpl_curves(logged=False):
+    """Two curves of the law with _MPL; ``logged``: steps as logged indices s = n - 1 (the authors' code)."""
     m = lib("mpl")
     out = []
     for kind in ("constant", "cosine"):
         lrs = _mpl_lrs(kind=kind)
         steps = np.arange(10, 201, 10)
-        out.append((lrs, steps, m.multi_power_law(lrs, steps, _MPL)))
+        out.append((lrs, steps - 1 if logged else steps, m.multi_power_law(lrs, steps, _MPL)))
     return out
 
 
@@ -844,7 +853,7 @@ def _chk_mpl_fit(out, kw):
     p = out.params
     for k, v in p.items():
         if k != "L0" and not v > 0:
-            return f"fitted {k} = {v!r} not positive"
+            return f"fitted {k} = {v!r} not positive (multi_power_law refuses such parameters)"
     return None
 
 
@@ -861,25 +870,79 @@ def _chk_scores(name):
 
 entry("mpl.loss_drop_nodes", Example(
     lambda: dict(lrs=_mpl_lrs(), steps=[50, 100, 200], warmup=None, window=64, ratio=0.25, base=16, order=4,
-                 smooth_tol=1e-7),
+                 smooth_tol=1e-7, convention="updates"),
     {"lrs": RA(0, ndim=1, scalar_ok=False, min_size=1), "steps": IA(1, 200, ndim=1), "warmup": I(0, 200, none=True),
      "window": I(64, none=True, size=True), "ratio": R(0, 1, low_open=True), "base": I(1, size=True),
-     "order": I(1, 8), "smooth_tol": R(0)},
+     "order": I(1, 8), "smooth_tol": R(0), "convention": Choice("updates", "logged")},
     check=lambda out, kw: _first_bad(_all(out[0], lambda i: (i >= 0) & (i < len(kw["lrs"]))), "a node index outside 0..T-1")))
 entry("mpl.huber", Example(
     lambda: dict(r=[0.01, -0.0005, 2.0], delta=1e-3), {"r": RA(), "delta": R(0, low_open=True)}, check=_chk_huber))
-for _name, _extra in (("fit", dict(n_starts=1, maxiter=50, quadrature=None)),
-                      ("fit_power_law", dict(n_starts=1, maxiter=50)),
-                      ("fit_momentum_law", dict(lam=0.999, n_starts=1, maxiter=50))):
+for _name, _extra in (("fit", dict(method="optimum", convention="updates", n_starts=1, maxiter=50, quadrature=None)),
+                      ("fit_power_law", dict(convention="updates", n_starts=1, maxiter=50)),
+                      ("fit_momentum_law", dict(lam=0.999, convention="updates", n_starts=1, maxiter=50))):
     _args = {"curves": _CURVES, "warmup": I(0, 200, none=True), "delta": R(0, low_open=True),
-             "n_starts": I(1, size=True), "maxiter": I(1, size=True)}
+             "n_starts": I(1, 108, none=_name == "fit"), "maxiter": I(1, size=True, none=_name == "fit"),
+             "convention": Choice("updates", "logged", none=_name == "fit")}
     if _name == "fit":
         _args["quadrature"] = Custom(bad=("x", {"bogus": 1}, {"window": -1}), probe=({"window": None},))
+        _args["method"] = Choice("optimum", "authors", "cv-stop")
     if _name == "fit_momentum_law":
         _args["lam"] = R(0, 1, high_open=True)
     entry(f"mpl.{_name}", Example(
         lambda _extra=_extra: dict(curves=_mpl_curves(), warmup=None, delta=1e-3, **_extra), _args,
         check=_chk_mpl_fit, cost="slow"))
+entry("mpl.fit", Example(
+    lambda: dict(curves=_mpl_curves(logged=True), method="authors", convention=None, warmup=None, delta=1e-3, n_starts=None,
+                 maxiter=30, quadrature=None),
+    {"curves": _CURVES, "method": Choice("optimum", "authors", "cv-stop"), "convention": Choice("updates", "logged", none=True),
+     "warmup": Custom(bad=(5, "x")), "delta": R(0, low_open=True), "n_starts": Custom(bad=(3, "x")),
+     "maxiter": I(1, size=True, none=True), "quadrature": Custom(bad=("x",))},
+    check=_chk_mpl_fit, cost="slow", note="the authors' procedure (logged steps; warmup and n_starts do not apply)"))
+entry("mpl.fit_convex_bound", Example(
+    lambda: dict(curves=_mpl_curves(), convention="updates", delta=1e-3, maxiter=200),
+    {"curves": _CURVES, "convention": Choice("updates", "logged"), "delta": R(0, low_open=True),
+     "maxiter": I(1, size=True)},
+    check=lambda out, kw: _first_bad(out.params["D"] >= 0 and out.params["G"] >= 0, f"D or G negative: {out.params!r}"),
+    cost="slow"))
+entry("mpl.convex_bound", Example(
+    lambda: dict(lrs=_mpl_lrs(), steps=np.arange(10, 201, 10), params={"L0": 0.8, "D": 1.0, "G": 0.5},
+                 convention="updates"),
+    {"lrs": RA(0, ndim=1, scalar_ok=False, min_size=1), "steps": IA(1, 200, ndim=1, min_size=1),
+     "params": Mapping({"L0": R(), "D": R(0), "G": R(0)}), "convention": Choice("updates", "logged")},
+    check=lambda out, kw: _first_bad(_all(_arr(out) - float(kw["params"]["L0"]), lambda v: v >= -1e-12 * max(1.0, abs(float(kw["params"]["L0"])))),
+                                     "bound below L0 (Omega_n < 0)")))
+
+
+def _study_csv(name="cosine_24000"):
+    """A CSV of Luo et al.'s runs: the fuzzed tree's copy if it has one, else a synthetic one."""
+    import os
+    import tempfile
+    from pathlib import Path
+    root = Path(lib("mpl").__file__).resolve().parents[2]
+    real = root / "data" / "multipowerlaw-400M" / f"{name}.csv"
+    if real.exists():
+        return str(real)
+    lrs = lib("mpl").study_schedule(name)
+    steps = np.arange(0, lrs.size, 100)
+    loss = 3.0 + 2.0 / np.sqrt(1 + np.cumsum(lrs)[steps] / 3e-4 / 100)
+    folder = tempfile.mkdtemp(prefix="fuzz_mpl_")
+    path = os.path.join(folder, f"{name}.csv")
+    with open(path, "w") as f:
+        f.write("step,lr,loss\n")
+        for s_, l_ in zip(steps, loss):
+            f.write(f"{s_},{lrs[s_]!r},{l_!r}\n")
+    return path
+
+
+entry("mpl.study_schedule", Example(
+    lambda: dict(name="cosine_24000"),
+    {"name": Choice("constant_24000", "constant_72000", "cosine_24000", "cosine_72000", "wsd_20000_24000",
+                    "wsdld_20000_24000", "wsdcon_3", "wsdcon_9", "wsdcon_18")},
+    check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & (v <= 3e-4 * (1 + 1e-12))), "a rate outside [0, 3e-4]")))
+entry("mpl.load_study_curve", Example(
+    lambda: dict(path=_study_csv()),
+    {"path": Custom(bad=("/nonexistent/cosine_24000.csv", None, 3, "/etc/hostname"))},
+    check=lambda out, kw: _first_bad(len(out) == 3 and _all(out[2], lambda v: v > 0), "not (lrs, steps, positive losses)")))
 
 
 def _chk_mpl_value(out, kw):
@@ -916,9 +979,11 @@ def _chk_mpl_opt(out, kw):
 
 
 entry("mpl.multi_power_law", Example(
-    lambda: dict(lrs=_mpl_lrs(), steps=np.arange(10, 201, 10), params=dict(_MPL), warmup=None, window=64),
+    lambda: dict(lrs=_mpl_lrs(), steps=np.arange(10, 201, 10), params=dict(_MPL), warmup=None, window=64,
+                 convention="updates"),
     {"lrs": RA(0, ndim=1, scalar_ok=False, min_size=1), "steps": IA(1, 200, ndim=1), "params": Mapping(_MPL_KEYS),
-     "warmup": I(0, 200, none=True), "window": I(64, none=True, size=True)}, check=_chk_mpl_value))
+     "warmup": I(0, 200, none=True), "window": I(64, none=True, size=True), "convention": Choice("updates", "logged")},
+    check=_chk_mpl_value))
 entry("mpl.final_loss_and_gradient", Example(
     lambda: dict(lrs=_mpl_lrs(), params=dict(_MPL), warmup=None),
     {"lrs": RA(0, ndim=1, scalar_ok=False, min_size=1), "params": Mapping(_MPL_KEYS), "warmup": I(0, 200, none=True)},
@@ -1287,7 +1352,7 @@ entry("surge_training.mean_loss_grid", Example(
      "batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=1), "rates": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=1),
      "steps": I(1, size=True), "runs": I(1, size=True), "replicates": I(1, size=True), "seed": Seed(),
      "optimizer": Choice("sign", "sgd", "adam"), "beta1": R(0, 1, high_open=True), "beta2": R(0, 1, high_open=True),
-     "adam_eps": R(0, low_open=True)},
+     "adam_eps": R(0)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v > 0), "a mean loss not positive")))
 entry("surge_training.curve_peak", Example(
     lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0, 16.0, 32.0], values=[0.1, 0.2, 0.35, 0.4, 0.3, 0.2], half_width=2),
@@ -1321,8 +1386,114 @@ entry("surge_training.surge_claims", Example(
     {"experiment": Obj(), "level": R(0, 1, low_open=True, high_open=True)}, nonfinite_ok=True,
     note="a claim whose ratios are not finite has NaN statistics (documented)", cost="slow"))
 entry("surge_training.one_step_examples", Example(
-    lambda: dict(seed=0, n_coupled=8, rho=0.5, n_train=4, condition=10.0, sigma_train=10.0, B_noise_coupled=64.0,
+    lambda: dict(seed=0, n_coupled=8, rho=0.5, n_train=4, condition=100.0, sigma_train=10.0, B_noise_coupled=64.0,
                  B_noise_rotated=30.0),
     {"seed": Seed(), "n_coupled": I(2, 4096), "rho": R(0, 1, low_open=True, high_open=True), "n_train": I(2, 4096),
      "condition": R(1, 1e12), "sigma_train": R(0, low_open=True), "B_noise_coupled": R(0, low_open=True),
      "B_noise_rotated": R(0, low_open=True)}))
+
+
+# ============================================================================== schedule_optimisation: certificates
+def _fw_gap_brute(x, g, lo, hi, monotone, head):
+    x, g = _arr(x), _arr(g)
+    best = -math.inf
+    n = x.size
+    if monotone:
+        for j in range(head, n + 1):
+            y = x.copy()
+            y[head:j], y[j:] = hi, lo
+            best = max(best, float(g @ (x - y)))
+    else:
+        y = x.copy()
+        y[head:] = np.where(g[head:] < 0, hi, lo)
+        best = float(g @ (x - y))
+    return best
+
+
+def _chk_fw(out, kw):
+    ref = _fw_gap_brute(kw["etas"], kw["grad"], float(kw["eta_min"]), float(kw["eta_max"]),
+                        bool(kw.get("monotone", True)), int(kw.get("head", 0)))
+    if out < -1e-15 or abs(out - ref) > 1e-12 * max(1.0, abs(ref)):
+        return f"gap {out!r}, vertex enumeration gives {ref!r}"
+    return None
+
+
+def _chk_minimise(out, kw):
+    so = lib("schedule_optimisation")
+    T, N, a, b = int(kw["T"]), kw["N"], kw["a"], kw["b"]
+    e = _arr(out.etas)
+    if e.shape != (T,):
+        return f"schedule of shape {e.shape}, expected ({T},)"
+    hi = float(kw.get("eta_max", 1 / 3))
+    if int(kw.get("warmup", 0)) == 0 and T <= 10**4:
+        const = so.final_loss(np.full(T, hi), N, a, b, kw.get("exact_features", False))
+        if out.loss > const * (1 + 1e-12):
+            return f"'optimal' loss {out.loss!r} above the constant eta_max schedule's {const!r}"
+    if T <= 10**4:
+        low = so.final_loss_lower_bound(T, N, a, b)
+        if out.loss < low * (1 - 1e-12):
+            return f"loss {out.loss!r} below the lower bound on every schedule {low!r}"
+    if out.gap < -1e-15:
+        return f"negative Frank-Wolfe gap {out.gap!r}"
+    return None
+
+
+def _chk_feature_bound(out, kw):
+    p, T = _arr(kw["p"]), int(kw["T"])
+    m = _arr(out)
+    if np.any(m <= 0) or np.any(m > 9 * (1 + 1e-12)):
+        return "a bound outside (0, 9]"
+    if T <= 10**6 and p.ndim == 1:
+        eta = 0.1
+        s_, ms = eta * (2 - 3 * eta), eta / (2 - 3 * eta)
+        m_const = ms + (9 - ms) * (1 - p * s_) ** T
+        if np.any(m > m_const * (1 + 1e-12)):
+            return "bound above the second moment a constant rate 0.1 reaches"
+    return None
+
+
+def _chk_loss_bound(out, kw):
+    if not out >= 0.5:
+        return f"bound {out!r} below the floor 1/2"
+    T = int(kw["T"])
+    if T <= 10**6 and float(kw["N"]) <= 1e12:
+        for eta in (0.05, 0.1, 1 / 3):
+            L = lib("zipf").expected_loss(eta, T, kw["N"], kw["a"], kw["b"])
+            if out > L * (1 + 1e-12):
+                return f"'lower bound' {out!r} above the loss {L!r} of the constant rate {eta}"
+    return None
+
+
+entry("schedule_optimisation.frank_wolfe_gap",
+      Example(lambda: dict(etas=[0.3, 0.2, 0.1, 0.05], grad=[0.1, -0.2, 0.05, 0.3], eta_min=1e-6, eta_max=1 / 3,
+                           monotone=True, head=0),
+              {"etas": RA(1e-6, 1 / 3, ndim=1, scalar_ok=False, bad=([0.05, 0.1, 0.2, 0.3],)),
+               "grad": RA(ndim=1, scalar_ok=False, bad=([0.1, 0.2],)), "eta_min": R(0, 0.05), "eta_max": R(0.3),
+               "monotone": Flag(), "head": I(0, 4)},
+              check=_chk_fw),
+      Example(lambda: dict(etas=[0.3, 0.2, 0.25, 0.05], grad=[0.1, -0.2, 0.05, 0.3], eta_min=1e-6, eta_max=1 / 3,
+                           monotone=False, head=1),
+              {"etas": RA(1e-6, 1 / 3, ndim=1, scalar_ok=False), "grad": RA(ndim=1, scalar_ok=False),
+               "eta_min": R(0, 0.05), "eta_max": R(0.3), "monotone": Flag(), "head": I(0, 4)},
+              check=_chk_fw))
+entry("schedule_optimisation.minimise_final_loss", Example(
+    lambda: dict(N=1000, a=1.0, b=1.0, T=30, eta_max=1 / 3, eta_min=1e-6, warmup=0, x0=None, monotone=True,
+                 exact_features=False, gap_tol=1e-10, relaxation=1.3, max_sweeps=20, max_projected_steps=20),
+    {"N": I(1, size=True), "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(0, 1 / 3, low_open=True),
+     "eta_min": R(0, 1 / 3, low_open=True, high_open=True), "warmup": I(0, 29),
+     "x0": Custom(bad=("abc", np.full(29, 0.1), np.full(30, np.nan), np.full(30, -0.1), np.full(30, 0.5)),
+                  extreme=(np.full(30, 0.1),)),
+     "monotone": Flag(), "exact_features": Flag(), "gap_tol": R(0, 1, low_open=True, high_open=True),
+     "relaxation": R(0, 2, low_open=True, high_open=True), "max_sweeps": I(0, size=True),
+     "max_projected_steps": I(0, size=True)},
+    check=_chk_minimise, cost="slow"))
+entry("schedule_optimisation.per_feature_lower_bound", Example(
+    lambda: dict(p=[0.5, 0.01, 1e-4], T=100, closed_form_below=1e-3),
+    {"p": RA(0, 1, low_open=True), "T": I(0, size=True), "closed_form_below": R(0, 1)}, check=_chk_feature_bound))
+entry("schedule_optimisation.final_loss_lower_bound", Example(
+    lambda: dict(T=100, N=1000, a=1.0, b=1.0, block_ratio=1.001),
+    {"T": I(0, size=True), "N": I(1, size=True), "a": _A, "b": _Bexp, "block_ratio": R(1, 2, low_open=True)},
+    check=_chk_loss_bound))
+entry("schedule_optimisation.lower_bound_asymptote", Example(
+    lambda: dict(a=1.0, dps=30), {"a": _A, "dps": I(15, 100)},
+    check=lambda out, kw: _first_bad(float(out) > 0, f"constant {out!r} not positive")))
