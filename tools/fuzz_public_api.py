@@ -418,7 +418,8 @@ def run_tree(lib: Path, modules: list[str] | None, functions: list[str] | None, 
                       "label": task.get("label"), "expect": "?", "call": task["call"],
                       "outcome": "crash" if died else "hang",
                       "message": (f"worker died (exit status {code})" if died
-                                  else f"no answer within {TIME_LIMIT:.0f} s"),
+                                  else f"no answer within {TIME_LIMIT:.0f} s (the work cap allows about a "
+                                       "minute: is its estimate right, or is this a loop without one?)"),
                       "seconds": None if died else TIME_LIMIT}
             if not died and size is not None:
                 with lock:

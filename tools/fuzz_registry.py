@@ -211,9 +211,9 @@ def _chk_count(out, kw):
 
 
 def _chk_probs(out, kw):
-    p = _arr(out)
-    if np.any(p <= 0) or np.any(p > 1) or p.sum() > 1 + 1e-12:
-        return f"probabilities outside (0, 1] or summing above 1 (sum {p.sum()!r})"
+    p = _arr(out)  # (rare features may underflow to 0: their true probability is below 1e-308)
+    if np.any(p < 0) or p[0] <= 0 or np.any(p > 1) or p.sum() > 1 + 1e-12:
+        return f"probabilities outside [0, 1], p_1 = 0, or summing above 1 (sum {p.sum()!r})"
     return None
 
 
@@ -252,8 +252,8 @@ entry("zipf.tail_mass", Example(
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & (v <= 1)), f"tail mass outside [0, 1]: {out!r}")))
 entry("zipf.feature_table", Example(
     lambda: dict(N=10**4, a=1.0, b=1.0), {"N": I(1, size=True), "a": _A, "b": _Bexp},
-    check=lambda out, kw: _first_bad(0 <= out[2] <= 1 and _all(out[0], lambda p: (p > 0) & (p <= 1)),
-                                     "nodes outside (0, 1] or tail mass outside [0, 1]")))
+    check=lambda out, kw: _first_bad(0 <= out[2] <= 1 and _all(out[0], lambda p: (p >= 0) & (p <= 1)),
+                                     "nodes outside [0, 1] or tail mass outside [0, 1]")))
 entry("zipf.expected_loss", Example(
     lambda: dict(eta=0.1, T=1000, N=1000, a=1.0, b=1.0),
     {"eta": RA(0, 1 / 3, low_open=True), "T": IA(0, size=True), "N": IA(1, size=True), "a": _A, "b": _Bexp},
@@ -445,20 +445,21 @@ entry("noise_scale.noise_scales",
       Example(lambda: dict(G=-1.0, H=1.0, Sigma=3.0),
               {"G": RA(bad=(0.0,)), "H": RA(0, low_open=True, scale=True), "Sigma": RA(0, scale=True)},
               check=_chk_noise_scales))
+_BATCH = RA(1, inf=True)  # batch sizes >= 1, inf for the noiseless limit (noise branch docstrings)
 entry("noise_scale.expected_improvement", Example(
-    _GHS(eps=0.1, B=8.0), {"eps": RA(), "B": RA(0, low_open=True), **_GHS_ARGS}, check=_chk_improvement))
+    _GHS(eps=0.1, B=8.0), {"eps": RA(), "B": _BATCH, **_GHS_ARGS}, check=_chk_improvement))
 entry("noise_scale.optimal_rate", Example(
-    _GHS(B=8.0), {"B": RA(0, low_open=True), **_GHS_ARGS},
+    _GHS(B=8.0), {"B": _BATCH, **_GHS_ARGS},
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v > 0) & (v <= _scales()["eps_max"] * (1 + 1e-12))),
                                      f"rate outside (0, eps_max]: {out!r}")))
 entry("noise_scale.optimal_improvement", Example(
-    _GHS(B=8.0), {"B": RA(0, low_open=True), **_GHS_ARGS},
+    _GHS(B=8.0), {"B": _BATCH, **_GHS_ARGS},
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v > 0) & (v <= _scales()["dl"] * (1 + 1e-12))),
                                      f"improvement outside (0, DeltaL_max]: {out!r}")))
 _U, _COV = [1.0, -2.0], [[1.0, 0.2], [0.2, 2.0]]
-_REG_ARGS = {"u": RA(ndim=1, min_size=1, bad=([1.0],)),
-             "cov": RA(ndim=2, bad=([[1.0, 0.2], [0.0, 2.0]], [[1.0, 0.0], [0.0, -2.0]], [[1.0]])),
-             "noise_var": R(0)}
+_REG_ARGS = {"u": RA(-1e150, 1e150, ndim=1, min_size=1, bad=([1.0],)),
+             "cov": RA(-1e150, 1e150, ndim=2, bad=([[1.0, 0.2], [0.0, 2.0]], [[1.0, 0.0], [0.0, -2.0]], [[1.0]])),
+             "noise_var": R(0, 1e150)}
 
 
 def _chk_regression(out, kw):
@@ -478,27 +479,27 @@ entry("noise_scale.sample_batch_gradients", Example(
 entry("noise_scale.two_batch_estimate", Example(
     lambda: dict(grad_small=[[1.0, 0.5], [0.8, 0.4]], grad_big=[[0.9, 0.45], [0.95, 0.5]], B_small=4, B_big=64),
     {"grad_small": RA(bad=([[1.0, 0.5, 0.1]],)), "grad_big": RA(bad=([[1.0]],)),
-     "B_small": RA(0, low_open=True, bad=(64,)), "B_big": RA(0, low_open=True, bad=(2,))}))
+     "B_small": IA(1, 10**15, bad=(64,)), "B_big": IA(1, 10**15, bad=(2,))}))
 entry("noise_scale.two_batch_variance",
       Example(lambda: dict(G=list(_G), Sigma=[list(r) for r in _S], B_small=4, B_big=64, third=0.0, fourth=None),
-              {"G": _GHS_ARGS["G"], "Sigma": _GHS_ARGS["Sigma"], "B_small": RA(0, low_open=True, bad=(64,)),
-               "B_big": RA(0, low_open=True, bad=(2,)), "third": R(), "fourth": R(2.25, none=True)},
+              {"G": RA(ndim=1, min_size=1, bad=([1.0],)), "Sigma": _GHS_ARGS["Sigma"], "B_small": IA(1, 10**15, bad=(64,)),
+               "B_big": IA(1, 10**15, bad=(2,)), "third": R(), "fourth": R(2.25, none=True)},
               check=lambda out, kw: _first_bad(all(_all(o, lambda v: v >= 0) for o in out), f"negative variance: {out!r}")),
       Example(lambda: dict(G=list(_G), Sigma=[list(r) for r in _S], B_small=4, B_big=64, third=0.1, fourth=10.0),
-              {"G": _GHS_ARGS["G"], "Sigma": _GHS_ARGS["Sigma"], "B_small": RA(0, low_open=True),
-               "B_big": RA(0, low_open=True), "third": R(), "fourth": R(2.25, none=True)},
+              {"G": RA(ndim=1, min_size=1, bad=([1.0],)), "Sigma": _GHS_ARGS["Sigma"], "B_small": IA(1, 10**15),
+               "B_big": IA(1, 10**15), "third": R(), "fourth": R(2.25, none=True)},
               check=lambda out, kw: _first_bad(all(_all(o, lambda v: v >= 0) for o in out), f"negative variance: {out!r}")))
 entry("noise_scale.noise_scale_1d", Example(
-    lambda: dict(m=0.5), {"m": RA(0, low_open=True, scale=True)},
+    lambda: dict(m=0.5), {"m": RA(1e-300, 1e300)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 2), f"B_noise below 2: {out!r}")))
 entry("noise_scale.noise_scale_from_loss", Example(
-    lambda: dict(loss=1.0), {"loss": RA(0.5, low_open=True)},
+    lambda: dict(loss=1.0), {"loss": RA(0.5, 1e300, low_open=True)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 2), f"B_noise below 2: {out!r}")))
 entry("noise_scale.greedy_rate_1d", Example(
-    lambda: dict(m=1.0, B=4.0), {"m": RA(0, low_open=True, scale=True), "B": RA(0, low_open=True, scale=True)},
+    lambda: dict(m=1.0, B=4.0), {"m": RA(1e-300, 1e300), "B": _BATCH},
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v > 0) & (v <= 1)), f"rate outside (0, 1]: {out!r}")))
 entry("noise_scale.second_moment_step", Example(
-    lambda: dict(m=1.0, eps=0.1, B=4.0), {"m": RA(0, scale=True), "eps": RA(), "B": RA(0, low_open=True)},
+    lambda: dict(m=1.0, eps=0.1, B=4.0), {"m": RA(0, 1e300), "eps": RA(), "B": _BATCH},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 0), f"second moment negative: {out!r}")))
 
 
@@ -513,13 +514,13 @@ def _chk_greedy(out, kw):
 
 entry("noise_scale.greedy_trajectory",
       Example(lambda: dict(T=50, batch_size=4.0, batch_coef=None, m0=9.0, integer=False, rate_factor=1.0),
-              {"T": I(0, size=True), "batch_size": R(0, low_open=True, none=True),
+              {"T": I(0, 10**7), "batch_size": R(1, 1e15, none=True),
                "batch_coef": Custom(bad=(-1.0, math.nan, "1", True), probe=(1.0,)),
-               "m0": R(0, low_open=True), "integer": Flag(), "rate_factor": R(0, 1, low_open=True)},
+               "m0": R(1e-300, 1e300), "integer": Flag(), "rate_factor": R(0, 1, low_open=True)},
               check=_chk_greedy),
       Example(lambda: dict(T=50, batch_size=None, batch_coef=1.0, m0=9.0, integer=True, rate_factor=0.5),
-              {"T": I(0, size=True), "batch_size": Custom(bad=(-1.0, math.nan, "1", True), probe=(2.0,)),
-               "batch_coef": R(0, low_open=True, none=True), "m0": R(0, low_open=True), "integer": Flag(),
+              {"T": I(0, 10**7), "batch_size": Custom(bad=(-1.0, math.nan, "1", True), probe=(2.0,)),
+               "batch_coef": R(0, 1e15, low_open=True, none=True), "m0": R(1e-300, 1e300), "integer": Flag(),
                "rate_factor": R(0, 1, low_open=True)},
               check=_chk_greedy))
 
@@ -536,14 +537,14 @@ def _chk_steps(out, kw):
 entry("noise_scale.steps_to_target",
       Example(lambda: dict(m_target=0.5, batch_size=[1.0, 4.0, 16.0], batch_coef=None, m0=9.0, max_steps=10**7,
                            rate_factor=1.0, integer=False),
-              {"m_target": R(0, 9, low_open=True, high_open=True), "batch_size": RA(0, low_open=True, none=True),
-               "batch_coef": Custom(bad=(-1.0, math.nan, "1")), "m0": R(0.5, low_open=True),
+              {"m_target": R(1e-300, 9, high_open=True), "batch_size": RA(1, 1e15, none=True),
+               "batch_coef": Custom(bad=(-1.0, math.nan, "1")), "m0": R(0.5, 1e300, low_open=True),
                "max_steps": I(1, size=True), "rate_factor": R(0, 1, low_open=True), "integer": Flag()},
               check=_chk_steps))
 entry("noise_scale.steps_to_target_constant_rate", Example(
     lambda: dict(m_target=0.5, batch_size=[1, 4], m0=9.0, grid=400),
-    {"m_target": R(0, 9, low_open=True, high_open=True), "batch_size": IA(1),
-     "m0": R(0.5, low_open=True), "grid": I(10, size=True)},
+    {"m_target": R(1e-300, 9, high_open=True), "batch_size": IA(1, 10**15),
+     "m0": R(0.5, 1e300, low_open=True), "grid": I(10, 10**6)},
     check=lambda out, kw: _first_bad(_all(out[0], lambda v: v >= 1)
                                      and np.allclose(_arr(out[1]), _arr(kw["batch_size"]) * _arr(out[0]))
                                      and _all(out[2], lambda v: v > 0), f"S < 1, E != B S or eta <= 0: {out!r}")))
@@ -559,7 +560,7 @@ def _chk_continuum(out, kw):
     return None
 
 
-_MT = {"m_target": R(0, 9, low_open=True, high_open=True), "m0": R(0.5, low_open=True)}
+_MT = {"m_target": R(1e-300, 9, high_open=True), "m0": R(0.5, 1e300, low_open=True)}
 entry("noise_scale.continuum_steps_examples", Example(
     lambda: dict(m_target=0.5, m0=9.0), dict(_MT), check=_chk_continuum))
 entry("noise_scale.continuum_sqrt_integral", Example(
@@ -571,7 +572,7 @@ entry("noise_scale.continuum_gamma", Example(
 entry("noise_scale.simulate_schedule_1d", Example(
     lambda: dict(rates=np.full(20, 0.2), batch_sizes=np.full(20, 2), runs=50, seed=0, m0=9.0),
     {"rates": RA(0, 1, low_open=True, high_open=True, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
-     "batch_sizes": IA(1, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)), "runs": I(1, size=True),
+     "batch_sizes": IA(1, 10**15, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)), "runs": I(1, size=True),
      "seed": Seed(), "m0": R(0, low_open=True)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 0.5), "a loss below the noise floor 1/2")))
 
@@ -674,7 +675,8 @@ entry("surge.simulate_noisy_quadratic", Example(
     check=lambda out, kw: _first_bad(_all(out, lambda v: v >= 0), "a quadratic loss below 0")))
 entry("surge.steps_to_target", Example(
     lambda: dict(losses=[1.0, 0.5, 0.25, 0.1], target=0.3),
-    {"losses": RA(0, low_open=True, scalar_ok=False, min_size=1), "target": RA(0, low_open=True)},
+    {"losses": RA(0, low_open=True, inf=True, scalar_ok=False, min_size=1), "target": RA(0, low_open=True)},
+    nonfinite_ok=True, note="inf when the target is never reached (documented)",
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & (v <= 3)), f"crossing outside [0, 3]: {out!r}")))
 entry("surge.refine_grid_minimum", Example(
     lambda: dict(rates=np.logspace(-3, 0, 7), values=[5.0, 3.0, 2.0, 1.5, 2.0, 4.0, 8.0]),
@@ -802,7 +804,7 @@ entry("schedule_optimisation.drop_kernel", Example(
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & (v <= 0.25)), f"kernel outside [0, 1/4]: {out!r}")))
 entry("schedule_optimisation.project_monotone", Example(
     lambda: dict(v=[0.3, 0.1, 0.2, 0.05], eta_max=0.25, eta_min=1e-6, head=0),
-    {"v": RA(ndim=1, scalar_ok=False, min_size=1), "eta_max": R(1e-6, low_open=True), "eta_min": R(0, 0.25, low_open=True),
+    {"v": RA(ndim=1, scalar_ok=False, min_size=1), "eta_max": R(1e-6), "eta_min": R(None, 0.25),
      "head": I(0, 4)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= float(kw["eta_min"])) & (v <= float(kw["eta_max"])))
                                      and np.all(np.diff(_arr(out)[int(kw["head"]):]) <= 0), "not in the box or not monotone")))
@@ -877,15 +879,18 @@ entry("mpl.loss_drop_nodes", Example(
     check=lambda out, kw: _first_bad(_all(out[0], lambda i: (i >= 0) & (i < len(kw["lrs"]))), "a node index outside 0..T-1")))
 entry("mpl.huber", Example(
     lambda: dict(r=[0.01, -0.0005, 2.0], delta=1e-3), {"r": RA(), "delta": R(0, low_open=True)}, check=_chk_huber))
-for _name, _extra in (("fit", dict(method="optimum", convention="updates", n_starts=1, maxiter=50, quadrature=None)),
+for _name, _extra in (("fit", dict(method="optimum", convention="updates", n_starts=1, maxiter=50, quadrature=None,
+                                   validation="curves")),
                       ("fit_power_law", dict(convention="updates", n_starts=1, maxiter=50)),
                       ("fit_momentum_law", dict(lam=0.999, convention="updates", n_starts=1, maxiter=50))):
     _args = {"curves": _CURVES, "warmup": I(0, 200, none=True), "delta": R(0, low_open=True),
              "n_starts": I(1, 108, none=_name == "fit"), "maxiter": I(1, size=True, none=_name == "fit"),
              "convention": Choice("updates", "logged", none=_name == "fit")}
     if _name == "fit":
-        _args["quadrature"] = Custom(bad=("x", {"bogus": 1}, {"window": -1}), probe=({"window": None},))
-        _args["method"] = Choice("optimum", "authors", "cv-stop")
+        _args["quadrature"] = Custom(bad=("x", {"bogus": 1}, {"window": -1}), probe=({"window": None},),
+                                     aliases=("window", "ratio", "base", "order", "smooth_tol", "bogus"))
+        _args["method"] = Choice("optimum", "authors", "cv-stop", "cv-ridge")
+        _args["validation"] = Choice("curves", "forward")
     if _name == "fit_momentum_law":
         _args["lam"] = R(0, 1, high_open=True)
     entry(f"mpl.{_name}", Example(
@@ -893,8 +898,9 @@ for _name, _extra in (("fit", dict(method="optimum", convention="updates", n_sta
         check=_chk_mpl_fit, cost="slow"))
 entry("mpl.fit", Example(
     lambda: dict(curves=_mpl_curves(logged=True), method="authors", convention=None, warmup=None, delta=1e-3, n_starts=None,
-                 maxiter=30, quadrature=None),
-    {"curves": _CURVES, "method": Choice("optimum", "authors", "cv-stop"), "convention": Choice("updates", "logged", none=True),
+                 maxiter=30, quadrature=None, validation="curves"),
+    {"curves": _CURVES, "method": Choice("optimum", "authors", "cv-stop", "cv-ridge"),
+     "convention": Choice("updates", "logged", none=True), "validation": Choice("curves", "forward"),
      "warmup": Custom(bad=(5, "x")), "delta": R(0, low_open=True), "n_starts": Custom(bad=(3, "x")),
      "maxiter": I(1, size=True, none=True), "quadrature": Custom(bad=("x",))},
     check=_chk_mpl_fit, cost="slow", note="the authors' procedure (logged steps; warmup and n_starts do not apply)"))
@@ -973,7 +979,7 @@ def _chk_mpl_opt(out, kw):
         return "schedule outside (0, eta_max] or not non-increasing"
     if W == 0:
         const = lib("mpl").final_loss_and_gradient(np.full(e.size, float(kw["eta_max"])), kw["params"])[0]
-        if loss > const * (1 + 1e-9):
+        if loss > const + 1e-9 * abs(const):
             return f"'optimal' loss {loss!r} above the constant schedule's {const!r}"
     return None
 
@@ -1468,24 +1474,25 @@ entry("schedule_optimisation.frank_wolfe_gap",
       Example(lambda: dict(etas=[0.3, 0.2, 0.1, 0.05], grad=[0.1, -0.2, 0.05, 0.3], eta_min=1e-6, eta_max=1 / 3,
                            monotone=True, head=0),
               {"etas": RA(1e-6, 1 / 3, ndim=1, scalar_ok=False, bad=([0.05, 0.1, 0.2, 0.3],)),
-               "grad": RA(ndim=1, scalar_ok=False, bad=([0.1, 0.2],)), "eta_min": R(0, 0.05), "eta_max": R(0.3),
+               "grad": RA(ndim=1, scalar_ok=False, bad=([0.1, 0.2],)), "eta_min": R(None, 0.05), "eta_max": R(0.3),
                "monotone": Flag(), "head": I(0, 4)},
               check=_chk_fw),
       Example(lambda: dict(etas=[0.3, 0.2, 0.25, 0.05], grad=[0.1, -0.2, 0.05, 0.3], eta_min=1e-6, eta_max=1 / 3,
                            monotone=False, head=1),
-              {"etas": RA(1e-6, 1 / 3, ndim=1, scalar_ok=False), "grad": RA(ndim=1, scalar_ok=False),
-               "eta_min": R(0, 0.05), "eta_max": R(0.3), "monotone": Flag(), "head": I(0, 4)},
+              {"etas": RA(ndim=1, scalar_ok=False), "grad": RA(ndim=1, scalar_ok=False),
+               "eta_min": R(None, 0.05), "eta_max": R(0.3), "monotone": Flag(), "head": I(0, 4)},
               check=_chk_fw))
 entry("schedule_optimisation.minimise_final_loss", Example(
     lambda: dict(N=1000, a=1.0, b=1.0, T=30, eta_max=1 / 3, eta_min=1e-6, warmup=0, x0=None, monotone=True,
-                 exact_features=False, gap_tol=1e-10, relaxation=1.3, max_sweeps=20, max_projected_steps=20),
+                 exact_features=False, gap_tol=1e-10, relaxation=1.3, max_sweeps=20, max_projected_steps=20,
+                 method="coordinate"),
     {"N": I(1, size=True), "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(0, 1 / 3, low_open=True),
      "eta_min": R(0, 1 / 3, low_open=True, high_open=True), "warmup": I(0, 29),
      "x0": Custom(bad=("abc", np.full(29, 0.1), np.full(30, np.nan), np.full(30, -0.1), np.full(30, 0.5)),
                   extreme=(np.full(30, 0.1),)),
      "monotone": Flag(), "exact_features": Flag(), "gap_tol": R(0, 1, low_open=True, high_open=True),
      "relaxation": R(0, 2, low_open=True, high_open=True), "max_sweeps": I(0, size=True),
-     "max_projected_steps": I(0, size=True)},
+     "max_projected_steps": I(0, size=True), "method": Choice("coordinate", "projected-gradient")},
     check=_chk_minimise, cost="slow"))
 entry("schedule_optimisation.per_feature_lower_bound", Example(
     lambda: dict(p=[0.5, 0.01, 1e-4], T=100, closed_form_below=1e-3),

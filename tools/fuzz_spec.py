@@ -51,6 +51,7 @@ class Arg:
     options: tuple = ()            # choice: the allowed strings
     keys: dict = field(default_factory=dict)  # mapping: key -> Arg (kind real)
     numeric: bool = True           # checked by the fast test for NaN/inf/str/None/True/out-of-domain
+    aliases: tuple = ()            # other names a message may use for this argument (keys of a dict argument)
     note: str = ""
 
 
@@ -186,21 +187,34 @@ def _resolve(v, base):
     return v(base) if callable(v) and not isinstance(v, type) else v
 
 
+def _simple(x: float) -> bool:
+    """Whether a bound is (very likely) exact in binary: 1, 0.5, 1e15, 0.01... but not 2/3 or 1/3."""
+    return x == round(x, 12)
+
+
 def _outside(arg: Arg) -> list:
-    """Scalar values just outside [low, high] (respecting open ends), most telling first."""
+    """Scalar values just outside [low, high] (respecting open ends), most telling first.
+
+    An open end such as 2/3 is not a double: its nearest double may lie inside the interval, so the
+    value tried is the next double beyond it.
+    """
     out = []
     if arg.low is not None and math.isfinite(arg.low):
         lo = arg.low
-        out.append(lo if arg.low_open else (lo - 1 if arg.kind in ("int", "ints", "seed")
-                                            else lo - max(abs(lo), 1.0) * 0.5))
+        if arg.low_open:
+            out.append(lo if _simple(lo) else float(np.nextafter(lo, -np.inf)))
+        else:
+            out.append(lo - 1 if arg.kind in ("int", "ints", "seed") else lo - max(abs(lo), 1.0) * 0.5)
         if lo >= 0 and -1 not in out and -1.0 not in out:
             out.append(-1 if arg.kind in ("int", "ints", "seed") else -1.0)
     if arg.high is not None and math.isfinite(arg.high):
         hi = arg.high
         if arg.kind in ("int", "ints", "seed"):
             out.append(int(hi) + 1)
+        elif arg.high_open:
+            out.append(hi if _simple(hi) else float(np.nextafter(hi, np.inf)))
         else:
-            out.append(hi if arg.high_open else hi + max(abs(hi), 1.0) * 0.5)
+            out.append(hi + max(abs(hi), 1.0) * 0.5)
     return out
 
 
@@ -256,7 +270,7 @@ def perturbations(name: str, arg: Arg, base) -> list[Perturbation]:
     P = []
 
     def add(label, value, expect, core=False, names=(name,)):
-        P.append(Perturbation(name, label, value, expect, core, names))
+        P.append(Perturbation(name, label, value, expect, core, tuple(names) + tuple(arg.aliases)))
 
     kind = arg.kind
     if kind in ("real", "int", "seed"):
