@@ -470,6 +470,12 @@ def _cell(text) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _changed(r: dict) -> str:
+    """The function and the one argument the fuzz changed, e.g. `zipf.simulate`: `T=10**9`."""
+    what = "the registry's valid example" if r.get("arg") is None else f"`{_cell(r['arg'])}={_cell(r['label'])}`"
+    return f"`{r['function'].split('.', 1)[1]}`: {what}"
+
+
 def write_reports(out_dir: Path, tree: Path, lib_seen: str, records: list[dict], listing: list[dict],
                   seconds: float) -> dict[str, dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -530,17 +536,17 @@ def write_reports(out_dir: Path, tree: Path, lib_seen: str, records: list[dict],
         order = {c: i for i, c in enumerate(("hang", "memory", "crash", "nan", "wrong", "accepted", "refused-ex",
                                              "unnamed"))}
         bad.sort(key=lambda r: (r["function"], order.get(r["outcome"], 9), r.get("arg") or "", r.get("label") or ""))
-        lines += ["", f"## Problems ({len(bad)})", "", "| call | outcome | message |", "|---|---|---|"]
+        lines += ["", f"## Problems ({len(bad)})", "", "| changed | outcome | message | call |", "|---|---|---|---|"]
         for r in bad:
-            lines.append(f"| `{_cell(r['call'])}` | {r['outcome']} | {_cell(r.get('message'))} |")
+            lines.append(f"| {_changed(r)} | {r['outcome']} | {_cell(r.get('message'))} | `{_cell(r['call'])}` |")
         refused = [r for r in recs if r["outcome"] == "refused"]
         if refused:
             lines += ["", f"## Valid inputs refused ({len(refused)}): fine if the message is right", "",
                       "Extreme but valid values (by the registry's reading of the domain) that raised a ValueError "
                       "naming an argument, a work limit or 'not representable'. Check that each message tells the "
-                      "truth.", "", "| call | message |", "|---|---|"]
+                      "truth.", "", "| changed | message | call |", "|---|---|---|"]
             for r in sorted(refused, key=lambda r: (r["function"], r.get("arg") or "")):
-                lines.append(f"| `{_cell(r['call'])}` | {_cell(r.get('message'))} |")
+                lines.append(f"| {_changed(r)} | {_cell(r.get('message'))} | `{_cell(r['call'])}` |")
         lines += ["", "## History of runs (newest first)", "",
                   "| when | tree | calls | problems | " + " | ".join(PROBLEMS) + " |",
                   "|---|---|---|---|" + "---|" * len(PROBLEMS)]
