@@ -677,7 +677,8 @@ entry("surge.steps_to_target", Example(
     lambda: dict(losses=[1.0, 0.5, 0.25, 0.1], target=0.3),
     {"losses": RA(0, low_open=True, inf=True, scalar_ok=False, min_size=1), "target": RA(0, low_open=True)},
     nonfinite_ok=True, note="inf when the target is never reached (documented)",
-    check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & (v <= 3)), f"crossing outside [0, 3]: {out!r}")))
+    check=lambda out, kw: _first_bad(_all(out, lambda v: (v >= 0) & ((v <= 3) | np.isinf(v))),
+                                     f"crossing outside [0, 3] (or inf): {out!r}")))
 entry("surge.refine_grid_minimum", Example(
     lambda: dict(rates=np.logspace(-3, 0, 7), values=[5.0, 3.0, 2.0, 1.5, 2.0, 4.0, 8.0]),
     {"rates": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=1, scale=True),
@@ -1075,9 +1076,24 @@ entry("learning_law.compression_ratio", Example(
     lambda: dict(J=10.0, T=20, n_classes=2),
     {"J": RA(0, low_open=True, scale=True), "T": I(1, size=True), "n_classes": I(2, size=True)},
     check=lambda out, kw: _first_bad(_all(out, lambda v: v > 0), f"CR not positive: {out!r}")))
+def _fw_gap_ll(gamma, grad):
+    g, G = _arr(gamma), _arr(grad)
+    return float(np.sum(np.sum(g * G, axis=1) - G.min(axis=1)))
+
+
+entry("learning_law.frank_wolfe_gap", Example(
+    lambda: dict(gamma=np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]), grad=np.array([[1.0, -1.0, 0.5], [0.0, 2.0, 1.0]]),
+                 per_step=False),
+    {"gamma": RA(0, ndim=2, scalar_ok=False), "grad": RA(ndim=2, scalar_ok=False, bad=(lambda b: b[:, :-1],)),
+     "per_step": Flag()},
+    check=lambda out, kw: _first_bad(
+        np.all(_arr(out) >= 0) and (kw.get("per_step") or _rel(out, _fw_gap_ll(kw["gamma"], kw["grad"]), 1e-12)),
+        f"gap {out!r} negative or not sum_t (gamma_t . g_t - min g_t)")))
 entry("learning_law.optimize_policy", Example(
-    lambda: dict(problem=_problem(), iterations=2, gamma0=None, step=None, growth=1.5, record_sim=True),
-    {"problem": _PROBLEM, "iterations": I(0, size=True),
+    lambda: dict(problem=_problem(), tol=1e-3, max_iterations=2, gamma0=None, method="blended", step=None, growth=1.5,
+                 record_sim=True),
+    {"problem": _PROBLEM, "tol": R(0, 1, low_open=True), "max_iterations": I(0, size=True),
+     "method": Choice("blended", "projected"),
      "gamma0": Custom(bad=("abc", lambda b: 2 * _uniform(), lambda b: _uniform()[:-1], lambda b: np.full((20, 32), np.nan)),
                       extreme=(lambda b: _uniform(),)),
      "step": R(0, low_open=True, none=True), "growth": R(1), "record_sim": Flag()},
@@ -1109,13 +1125,15 @@ entry("learning_law.acceleration_ratio", Example(
     lambda: dict(fit_conventional=(0.5, 2.0, 0.5), fit_optimal=(0.5, 1.0, 0.6), T=100.0),
     {"fit_conventional": Custom(bad=("abc", None, (0.5, 2.0), (math.nan, 2.0, 0.5), (0.5, -2.0, 0.5), (0.5, 2.0, 0.0))),
      "fit_optimal": Custom(bad=("abc", None, (0.5, 1.0), (0.5, 1.0, math.nan), (0.5, 1.0, -0.6))),
-     "T": R(0, low_open=True)},
+     "T": R(0, low_open=True)}, nonfinite_ok=True,
+    note="inf when the target is at or below the near-optimal law's floor (documented)",
     check=lambda out, kw: _first_bad(out > 0, f"acceleration not positive: {out!r}")))
 _LC = 0.5 + 1.0 / np.arange(1.0, 22.0)
 entry("learning_law.empirical_acceleration", Example(
     lambda: dict(loss_conventional=_LC.copy(), loss_optimal=0.5 + 1.0 / np.arange(1.0, 22.0) ** 1.5),
     {"loss_conventional": RA(0, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
-     "loss_optimal": RA(0, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:1],))},
+     "loss_optimal": RA(0, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:1],))}, nonfinite_ok=True,
+    note="inf if the target is reached at t = 0, NaN if never (documented)",
     check=lambda out, kw: _first_bad(out > 0, f"acceleration not positive: {out!r}")))
 
 
