@@ -1091,9 +1091,9 @@ entry("learning_law.frank_wolfe_gap", Example(
         f"gap {out!r} negative or not sum_t (gamma_t . g_t - min g_t)")))
 entry("learning_law.optimize_policy", Example(
     lambda: dict(problem=_problem(), tol=1e-3, max_iterations=2, gamma0=None, method="blended", step=None, growth=1.5,
-                 record_sim=True),
+                 record_sim=True, time_limit=None),
     {"problem": _PROBLEM, "tol": R(0, 1, low_open=True), "max_iterations": I(0, size=True),
-     "method": Choice("blended", "projected"),
+     "method": Choice("blended", "projected"), "time_limit": R(0, low_open=True, inf=True, none=True),
      "gamma0": Custom(bad=("abc", lambda b: 2 * _uniform(), lambda b: _uniform()[:-1], lambda b: np.full((20, 32), np.nan)),
                       extreme=(lambda b: _uniform(),)),
      "step": R(0, low_open=True, none=True), "growth": R(1), "record_sim": Flag()},
@@ -1381,7 +1381,7 @@ entry("surge_training.mean_loss_grid", Example(
 entry("surge_training.curve_peak", Example(
     lambda: dict(batch_sizes=[1.0, 2.0, 4.0, 8.0, 16.0, 32.0], values=[0.1, 0.2, 0.35, 0.4, 0.3, 0.2], half_width=2),
     {"batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=1, bad=([2.0, 1.0, 4.0, 8.0, 16.0, 32.0],)),
-     "values": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
+     "values": RA(0, low_open=True, nan=True, ndim=1, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
      "half_width": I(1, 10)},
     check=lambda out, kw: _first_bad(min(kw["batch_sizes"]) <= out[0] <= max(kw["batch_sizes"]) and out[1] > 0,
                                      f"peak {out!r} outside the batch range or not positive")))
@@ -1395,8 +1395,9 @@ entry("surge_training.summarise_grid", Example(
     note="NaN marks batch sizes that never reach the target (documented)", cost="slow"))
 entry("surge_training.log_t_interval", Example(
     lambda: dict(values=[1.2, 1.5, 1.1, 1.4], level=0.95, axis=0),
-    {"values": RA(0, low_open=True, scalar_ok=False, min_size=2), "level": R(0, 1, low_open=True, high_open=True),
-     "axis": I(-1, 0)},
+    {"values": RA(0, low_open=True, nan=True, scalar_ok=False, min_size=2),
+     "level": R(0, 1, low_open=True, high_open=True), "axis": I(-1, 0)}, nonfinite_ok=True,
+    note="a NaN entry makes its position NaN (documented)",
     check=lambda out, kw: _first_bad(out[1] <= out[0] <= out[2], f"centre outside its interval: {out!r}")))
 entry("surge_training.run_experiment", Example(
     lambda: dict(seed=0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40, runs=4, replicates=2, n_rates=5,
@@ -1522,3 +1523,47 @@ entry("schedule_optimisation.final_loss_lower_bound", Example(
 entry("schedule_optimisation.lower_bound_asymptote", Example(
     lambda: dict(a=1.0, dps=30), {"a": _A, "dps": I(15, 100)},
     check=lambda out, kw: _first_bad(float(out) > 0, f"constant {out!r} not positive")))
+
+
+# ============================================================================== learning_law: the law's statistics (ll)
+def _ll_policy():
+    return lib("learning_law").optimize_policy(_problem(), max_iterations=3, record_sim=True)
+
+
+def _ll_grad(gamma=None):
+    return lib("learning_law").objective_and_gradient(_problem(), _uniform() if gamma is None else gamma)[1]
+
+
+entry("learning_law.law_spread", Example(
+    lambda: dict(values=np.random.default_rng(0).standard_normal((5, 6)) + 1.0, gamma=np.full((5, 6), 1 / 6),
+                 weighted=False, min_active=2),
+    {"values": RA(ndim=2, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],)),
+     "gamma": RA(0, ndim=2, scalar_ok=False, min_size=1), "weighted": Flag(), "min_active": I(2, size=True)},
+    nonfinite_ok=True, note="NaN where fewer than min_active examples are active (documented)",
+    check=lambda out, kw: _first_bad(np.all(_arr(out)[np.isfinite(_arr(out))] >= 0), "a negative spread")))
+entry("learning_law.margins", Example(
+    lambda: dict(problem=_problem(), traj=lib("learning_law").train(_problem(), _uniform())),
+    {"problem": _PROBLEM, "traj": Obj(bad=(lambda b: _problem(),))}))
+entry("learning_law.drop_evidence", Example(
+    lambda: dict(problem=_problem(), gamma=_ll_policy().gamma, traj=_ll_policy().trajectory,
+                 uniform_traj=lib("learning_law").train(_problem(), _uniform()), learned_loss=1e-3),
+    {"problem": _PROBLEM, "gamma": _GAMMA, "traj": Obj(bad=(lambda b: _problem(),)),
+     "uniform_traj": Obj(bad=(lambda b: _problem(),)), "learned_loss": R(0, 1, low_open=True, high_open=True)},
+    nonfinite_ok=True, note="statistics over no qualifying step are NaN (documented)", cost="slow"))
+entry("learning_law.law_statistics", Example(
+    lambda: dict(problem=_problem(), gamma=_uniform(), traj=lib("learning_law").train(_problem(), _uniform()),
+                 grad=_ll_grad()),
+    {"problem": _PROBLEM, "gamma": _GAMMA, "traj": Obj(bad=(lambda b: _problem(),)),
+     "grad": RA(ndim=2, scalar_ok=False, min_size=1, bad=(lambda b: b[:-1],))},
+    nonfinite_ok=True, note="NaN where fewer than two examples are active (documented)"))
+entry("learning_law.policy_report", Example(
+    lambda: dict(problem=_problem(), result=_ll_policy()),
+    {"problem": _PROBLEM, "result": Obj(bad=(lambda b: _problem(),))},
+    nonfinite_ok=True, note="holds the documented NaN statistics", cost="slow"))
+entry("learning_law.compare_loss_curves", Example(
+    lambda: dict(loss_conventional=0.5 + (2.0 / np.arange(1.0, 42.0)) ** 0.5,
+                 loss_optimal=0.5 + (1.0 / np.arange(1.0, 42.0)) ** 0.6, window=0.1),
+    {"loss_conventional": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=5, bad=(lambda b: b[:-1],)),
+     "loss_optimal": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=5, bad=(lambda b: b[:4],)),
+     "window": R(0, 1, low_open=True, high_open=True)},
+    nonfinite_ok=True, note="acceleration ratios may be inf or NaN as documented", cost="slow"))

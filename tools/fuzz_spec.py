@@ -52,6 +52,7 @@ class Arg:
     keys: dict = field(default_factory=dict)  # mapping: key -> Arg (kind real)
     numeric: bool = True           # checked by the fast test for NaN/inf/str/None/True/out-of-domain
     aliases: tuple = ()            # other names a message may use for this argument (keys of a dict argument)
+    nan: bool = False              # arrays: NaN entries are in the domain (documented as "missing")
     note: str = ""
 
 
@@ -310,7 +311,8 @@ def perturbations(name: str, arg: Arg, base) -> list[Perturbation]:
     elif kind in ("reals", "ints"):
         is_int = kind == "ints"
         b = np.asarray(1.0 if base is None else base, dtype=float)
-        add(show(_with_element(b, math.nan)), _with_element(b, math.nan), "invalid", core=True)
+        add(show(_with_element(b, math.nan)), _with_element(b, math.nan), "probe" if arg.nan else "invalid",
+            core=not arg.nan)
         if not arg.inf:
             add(show(_with_element(b, math.inf)), _with_element(b, math.inf), "invalid", core=True)
         add("'abc'", "abc", "invalid", core=True)
