@@ -61,8 +61,8 @@ TIME_LIMIT = 20.0
 MEMORY_LIMIT = int(2.5 * 2**30)
 OWNERS = {  # worktree -> the modules its owner migrates
     "part1": ["linear1d", "zipf", "fitting"],
-    "noise": ["noise_scale"],
-    "surge": ["surge"],
+    "noise": ["noise_scale", "batch_schedule", "critical_batch"],
+    "surge": ["surge", "surge_training"],
     "mpl": ["mpl"],
     "schedopt": ["schedules", "schedule_optimisation"],
     "ll": ["learning_law"],
@@ -593,12 +593,12 @@ def main(argv=None) -> int:
     if args.base:
         args.print = True
     if args.owners:
-        known = {p.stem for p in Path("/work/main/lib/scalinglaws").glob("*.py")}
+        assigned = {m for mods in OWNERS.values() for m in mods} | set(LEAD_MODULES)
         jobs = []
         for owner, mods in OWNERS.items():
             tree = Path(f"/work/wt-{owner}")
             new = sorted(p.stem for p in (tree / "lib/scalinglaws").glob("*.py")
-                         if p.stem not in known and not p.stem.startswith("_"))
+                         if p.stem not in assigned and not p.stem.startswith("_"))
             jobs.append((tree, mods + new))  # modules an owner added belong to that owner
         jobs.append((Path("/work/main"), LEAD_MODULES))
     else:
