@@ -22,8 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from fuzz_public_api import execute, plan, public_functions, registry_problems  # noqa: E402
-from fuzz_registry import ENTRIES  # noqa: E402
+from fuzz_public_api import execute, plan, public_functions, registry_problems
+from fuzz_registry import ENTRIES
 
 CALL_SECONDS = 5.0
 FUNCTIONS = public_functions()
@@ -88,7 +88,7 @@ def test_valid_example_returns_finite_output(qualname):
 @pytest.mark.parametrize("qualname, example, arg", _numeric_cases())
 def test_bad_values_are_refused_naming_the_argument(qualname, example, arg):
     from fuzz_spec import perturbations
-    i, ex, kwargs, _ = plan(qualname)[example]
+    _, ex, kwargs, _ = plan(qualname)[example]
     failures = []
     for pert in perturbations(arg, ex.args[arg], kwargs.get(arg)):
         if not pert.core:

@@ -23,7 +23,10 @@ stale       no registry entry for a public function, or the registry names a mis
 
 Every call runs in one of (at most) two long-lived worker processes, each limited by
 ``resource.setrlimit(RLIMIT_AS, 2.5 GiB)``; a call that does not answer within 20 s is a hang and its
-worker is killed and replaced.
+worker is killed and replaced by an idle spare started in advance (so no import wait). The
+perturbations of one argument run in order in one worker: once a size hangs, larger sizes of that
+argument are reported as hangs without being run. A full ``--owners`` run takes about 10 minutes on
+the shared 2-core machine.
 
 Usage (from the fuzz worktree, with its venv)::
 
@@ -31,6 +34,7 @@ Usage (from the fuzz worktree, with its venv)::
     .venv/bin/python tools/fuzz_public_api.py --tree /work/wt-part1 --modules linear1d,zipf,fitting
     .venv/bin/python tools/fuzz_public_api.py --owners              # each owner's worktree, its modules
     .venv/bin/python tools/fuzz_public_api.py --functions zipf.simulate --print
+    .venv/bin/python tools/fuzz_public_api.py --owners --base         # only check the registry's examples
 
 Findings go to ``--out`` (default /work/briefs/fuzz): ``<module>.md`` per module (overwritten each
 run, with the history of earlier runs' counts) and ``<module>.json`` (the raw outcomes).
@@ -325,7 +329,7 @@ class Worker:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self) -> "Worker":
+    def wait_ready(self) -> Worker:
         if self.lib is None:
             hello = self.read(180.0)
             if hello is None or not hello.get("ready"):
@@ -482,7 +486,7 @@ def write_reports(out_dir: Path, tree: Path, lib_seen: str, records: list[dict],
     branch = _git(tree, "rev-parse", "--abbrev-ref", "HEAD")
     commit = _git(tree, "rev-parse", "--short", "HEAD")
     dirty = "with uncommitted changes" if _git(tree, "status", "--porcelain", "--", "lib") else "clean"
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     by_module: dict[str, list[dict]] = {}
     for r in records:
         by_module.setdefault(r["function"].split(".")[0], []).append(r)
@@ -562,14 +566,14 @@ def write_reports(out_dir: Path, tree: Path, lib_seen: str, records: list[dict],
 
 def write_failure(out_dir: Path, tree: Path, modules: list[str], message: str) -> None:
     """Say in each module's findings that this run could not fuzz it (earlier findings are kept below)."""
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = _git(tree, "rev-parse", "--short", "HEAD")
     for module in modules:
         path = out_dir / f"{module}.md"
         previous = path.read_text() if path.exists() else ""
         note = (f"> **Run {when} on `{tree}` (commit `{commit}`) could not fuzz this module**: "
                 + _cell(message) + "\n> The findings below are from the previous run.\n\n")
-        previous = re.sub(r"^> \*\*Run .*?previous run\.\n\n", "", previous, flags=re.S)
+        previous = re.sub(r"^> \*\*Run .*?previous run\.\n\n", "", previous, flags=re.DOTALL)
         path.write_text(note + previous)
 
 

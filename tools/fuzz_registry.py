@@ -19,7 +19,6 @@ import importlib
 import math
 
 import numpy as np
-
 from fuzz_spec import IA, RA, Choice, Custom, Example, Flag, I, Mapping, Obj, R, Seed
 
 __all__ = ["ENTRIES", "lib"]
@@ -936,8 +935,7 @@ def _study_csv(name="cosine_24000"):
     path = os.path.join(folder, f"{name}.csv")
     with open(path, "w") as f:
         f.write("step,lr,loss\n")
-        for s_, l_ in zip(steps, loss):
-            f.write(f"{s_},{lrs[s_]!r},{l_!r}\n")
+        f.writelines(f"{s_},{lrs[s_]!r},{l_!r}\n" for s_, l_ in zip(steps, loss))
     return path
 
 

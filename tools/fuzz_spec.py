@@ -20,13 +20,29 @@ numeric argument: NaN, inf, a string, None, True and the first out-of-domain val
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Arg", "Example", "Perturbation", "R", "I", "Seed", "RA", "IA", "Choice", "Flag", "Obj",
-           "Mapping", "Custom", "perturbations", "show"]
+__all__ = [
+    "IA",
+    "RA",
+    "Arg",
+    "Choice",
+    "Custom",
+    "Example",
+    "Flag",
+    "I",
+    "Mapping",
+    "Obj",
+    "Perturbation",
+    "R",
+    "Seed",
+    "perturbations",
+    "show",
+]
 
 
 @dataclass
@@ -61,7 +77,7 @@ def R(low=None, high=None, low_open=False, high_open=False, **kw) -> Arg:
     return Arg("real", low, high, low_open, high_open, **kw)
 
 
-def I(low=0, high=None, **kw) -> Arg:  # noqa: E743  (short name, like R)
+def I(low=0, high=None, **kw) -> Arg:
     """An integer scalar (integral floats such as 1e12 accepted)."""
     return Arg("int", low, high, **kw)
 
