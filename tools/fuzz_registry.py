@@ -1358,7 +1358,9 @@ def _chk_random_quadratic(out, kw):
     if H.shape != (n, n) or theta0.shape != (n,) or not np.allclose(H, H.T):
         return "H not symmetric n x n or theta0 not of length n"
     ev = np.linalg.eigvalsh(H)
-    if not (_rel(ev[0], 1.0, 1e-8) and _rel(ev[-1], float(kw["condition"]), 1e-8)):
+    # forming Q diag(lambda) Q^T errs by about eps * n * condition in absolute terms (backward error)
+    slack = 1e-14 * n * float(kw["condition"])
+    if abs(ev[0] - 1.0) > max(1e-8, slack) or not _rel(ev[-1], float(kw["condition"]), 1e-8):
         return f"eigenvalues span [{ev[0]!r}, {ev[-1]!r}], not [1, condition]"
     return None
 
@@ -1396,7 +1398,8 @@ entry("surge_training.log_t_interval", Example(
     {"values": RA(0, low_open=True, nan=True, scalar_ok=False, min_size=2),
      "level": R(0, 1, low_open=True, high_open=True), "axis": I(-1, 0)}, nonfinite_ok=True,
     note="a NaN entry makes its position NaN (documented)",
-    check=lambda out, kw: _first_bad(out[1] <= out[0] <= out[2], f"centre outside its interval: {out!r}")))
+    check=lambda out, kw: _first_bad(not np.all(np.isfinite(out)) or out[1] <= out[0] <= out[2],
+                                     f"centre outside its interval: {out!r}")))
 entry("surge_training.run_experiment", Example(
     lambda: dict(seed=0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40, runs=4, replicates=2, n_rates=5,
                  target_fractions=(0.3, 0.1)),
