@@ -1143,7 +1143,7 @@ def _is_text(out, kw):
 entry("prose.power_of_ten", Example(lambda: dict(exponent=-3), {"exponent": I(None)}, check=_is_text))
 entry("prose.number", Example(
     lambda: dict(x=0.00224, digits=3, sci_below=1e-3, sci_above=1e5),
-    {"x": R(inf=True), "digits": I(1, 17), "sci_below": R(0, low_open=True), "sci_above": R(0, low_open=True)},
+    {"x": R(inf=True), "digits": I(1, 17), "sci_below": R(0, low_open=True), "sci_above": R(0, low_open=True, inf=True)},
     check=_is_text))
 entry("prose.pair", Example(
     lambda: dict(values=(1.0, 0.5), digits=3),
