@@ -93,14 +93,8 @@ fit, and small enough that every intermediate of the objective stays finite."""
 
 def _exp_or_raise(value: float, what: str) -> float:
     if value > _LOG_MAX:
-        raise check.not_representable(what, f"it is exp({value:.6g}); use the log-space vector fit.theta")
+        raise check.not_representable(what, f"it is exp({value:.6g}); use the log-space vector theta")
     return float(np.exp(value))
-
-
-def _params_from_theta(theta) -> dict[str, float]:
-    e, a, b, alpha, beta = (float(v) for v in theta)
-    return {"E": _exp_or_raise(e, "E = exp(e)"), "A": _exp_or_raise(a, "A = exp(a)"),
-            "B": _exp_or_raise(b, "B = exp(b)"), "alpha": alpha, "beta": beta}
 
 
 def _check_params(params, name: str = "params") -> tuple[float, float, float, float, float]:
@@ -284,14 +278,19 @@ def allocation_exponents(alpha, beta):
     """
     alpha = _positive("alpha", alpha)
     beta = _positive("beta", beta)
-    scale = np.maximum(alpha, beta)
-    x, y = alpha / scale, beta / scale  # the larger is 1, the other in (0, 1]
-    total = x + y
-    frontier = scale * (x * y / total)
-    if np.any(frontier < np.finfo(float).tiny):
-        raise check.not_representable("allocation_exponents: the frontier exponent alpha beta / (alpha + beta)",
-                                      "it is below the smallest normal double")
-    out = (y / total, x / total, frontier)
+    small, large = np.minimum(alpha, beta), np.maximum(alpha, beta)
+    with np.errstate(under="ignore"):
+        ratio = small / large                 # in (0, 1]; 0 only if the true ratio is below the doubles
+    frontier = small / (1.0 + ratio)          # alpha beta / (alpha + beta), without forming alpha beta
+    share_small = ratio / (1.0 + ratio)
+    share_large = 1.0 / (1.0 + ratio)
+    tiny = np.finfo(float).tiny
+    if np.any(frontier < tiny) or np.any(share_small < tiny):
+        raise check.not_representable("allocation_exponents: beta/(alpha+beta), alpha/(alpha+beta) or "
+                                      "alpha beta/(alpha+beta)", "one is below the smallest normal double")
+    a_N = np.where(beta <= alpha, share_small, share_large)
+    b_D = np.where(beta <= alpha, share_large, share_small)
+    out = (a_N, b_D, frontier)
     return tuple(o if np.ndim(o) else float(o) for o in out)
 
 
@@ -356,8 +355,11 @@ class ChinchillaFit(Mapping):
     def __getitem__(self, key):
         if key not in PARAMETER_NAMES:
             raise KeyError(key)
+        value = float(self.theta[PARAMETER_NAMES.index(key)])
+        if key in ("alpha", "beta"):
+            return value
         # E, A, B = exp(e, a, b): a ValueError (not inf) if one lies beyond the doubles
-        return _params_from_theta(self.theta)[key]
+        return _exp_or_raise(value, f"{key} = exp({key.lower()})")
 
     def __iter__(self):
         return iter(PARAMETER_NAMES)
