@@ -396,6 +396,28 @@ def test_optimal_loss_against_dense_grid(T, N, a, b):
     assert grid[max(i - 1, 0)] * 0.999 <= eta <= grid[min(i + 1, grid.size - 1)] * 1.001
 
 
+def brute_excess(eta, T, N, a):
+    """Lbar - 1/2 summed over every feature as non-negative terms (b = 1), probabilities from mpmath."""
+    K = N
+    Z = zeta_mp_exact(a, 1)
+    p = np.array([float(mpmath.mpf(k) ** (-1 - a) / Z) for k in range(1, K + 1)])
+    tau = float(zeta_mp_exact(a, K + 1) / Z)
+    s_, m_ = eta * (2 - 3 * eta), eta / (2 - 3 * eta)
+    return 0.5 * (m_ * (1 - tau) + (9 - m_) * math.fsum(p * np.exp(T * np.log1p(-s_ * p))) + 9 * tau)
+
+
+@pytest.mark.parametrize(("T", "N", "a"), [(1e60, 300, 2.0), (1e30, 50, 1.0), (1e8, 300, 0.5)])
+def test_optimal_excess_where_the_loss_is_one_half(T, N, a):
+    """When inf Lbar - 1/2 is below the doubles' spacing at 1/2 (here 1e-10 .. 1e-20), optimal_excess
+    still returns it to full precision: against a brute-force minimum of the excess over a grid."""
+    excess, eta = zipf.optimal_excess(T, N, a, 1.0)
+    grid = eta * np.geomspace(0.5, 2.0, 41)
+    values = [brute_excess(e, T, N, a) for e in grid]
+    assert excess <= min(values) * (1 + 1e-12)
+    assert excess == pytest.approx(brute_excess(eta, T, N, a), rel=1e-12)
+    assert zipf.optimal_loss(T, N, a, 1.0) == (0.5 + excess, eta)
+
+
 def test_optimal_loss_vectorised():
     losses, _etas = zipf.optimal_loss(np.array([10, 100]), np.array([[50], [5000]]), 1.0, 1.0)
     assert losses.shape == (2, 2)
@@ -527,6 +549,7 @@ CALLS = {
     "feature_probabilities": (zipf.feature_probabilities, ["K", "a"]),
     "feature_table": (zipf.feature_table, ["N", "a", "b"]),
     "optimal_loss": (zipf.optimal_loss, ["T", "N", "a", "b"]),
+    "optimal_excess": (zipf.optimal_excess, ["T", "N", "a", "b"]),
     "simulate": (zipf.simulate, ["eta", "T", "N", "a", "b", "runs", "seed"]),
     "tail_mass": (zipf.tail_mass, ["K", "a"]),
 }

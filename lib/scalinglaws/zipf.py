@@ -77,6 +77,7 @@ __all__ = [
     "feature_count",
     "feature_probabilities",
     "feature_table",
+    "optimal_excess",
     "optimal_loss",
     "simulate",
     "tail_mass",
@@ -559,7 +560,7 @@ def _excess_and_reduction(eta: np.ndarray, T: float, K: int, a: float) -> tuple[
 
 
 def _optimal_scalar(T: float, K: int, a: float) -> tuple[float, float]:
-    p, w, tau = _feature_table(K, a)
+    """(inf excess, argmin) for one T and one feature count K."""
     lo = math.log(1e-3) - math.log(T)  # T >= 1: from 1e-3/T (far below any tuned rate) to the cap
     hi = math.log(MAX_RATE)
     grid = np.linspace(lo, hi, 97)
@@ -577,17 +578,40 @@ def _optimal_scalar(T: float, K: int, a: float) -> tuple[float, float]:
     res = minimize_scalar(objective, bounds=bounds, method="bounded", options={"xatol": 1e-12})
     u = float(res.x) if res.fun <= values[i] else float(grid[i])
     eta = MAX_RATE if u >= hi else math.exp(u)
-    loss = _constant_rate_losses(np.array([eta]), np.array([T]), p, w, tau)[0]
-    return float(loss), float(eta)
+    excess = _excess_and_reduction(np.array([eta]), T, K, a)[0][0]
+    return float(excess), float(eta)
+
+
+def _optimal(name: str, T, N, a, b):
+    a = _check_a(a)
+    b = _check_b(b)
+    T = _counts("T", T, low=1)
+    N_arr = _check_N(N)
+    N_exact = _exact_N(N, N_arr)
+    shape = np.broadcast_shapes(T.shape, N_arr.shape)
+    size = float(np.prod(shape, dtype=float))
+    _check_work(name, operations=size * (_SEARCH_OPERATIONS + _TABLE_OPERATIONS),
+                memory_bytes=size * 32, sizes=f"{size:.3g} elements after broadcasting")
+    T_b, N_b = np.broadcast_arrays(T, N_arr)
+    excesses = np.empty(T_b.shape)
+    etas = np.empty(T_b.shape)
+    for index in np.ndindex(T_b.shape):
+        n = N_exact if N_exact is not None else int(N_b[index])
+        excesses[index], etas[index] = _optimal_scalar(float(T_b[index]), _feature_count_scalar(n, b), a)
+    return excesses, etas
 
 
 def optimal_loss(T, N, a, b):
     r"""The tuned constant rate: ``(inf_{0 < eta <= 1/3} Lbar(N, eta, T), argmin)``.
 
     A grid of 97 rates, log-spaced from ``min(1/3, 1e-3/T)`` to 1/3, followed by bounded Brent
-    refinement in ``log eta`` around the best grid point (the loss is unimodal in eta on every case
-    the tests scan; the infimum is accurate to about 1e-15 relative, the argmin to about 1e-6).  If the
-    minimum sits at the cap, ``eta = 1/3`` is returned.
+    refinement in ``log eta`` around the best grid point, on the excess ``Lbar - 1/2`` or on the
+    reduction ``5 - Lbar``, whichever is smaller (each a sum of non-negative terms, so the rate is
+    resolved even where the loss is 1/2 or 5 to all 16 digits).  The loss is unimodal in eta on every
+    case the tests scan; the infimum is accurate to about 1e-15 relative, the argmin to about 1e-6.
+    If the minimum sits at the cap, ``eta = 1/3`` is returned.  Where ``inf Lbar - 1/2`` is small
+    (large N and T), use :func:`optimal_excess`, which returns it without the cancellation of the
+    subtraction.
 
     Parameters
     ----------
@@ -599,24 +623,26 @@ def optimal_loss(T, N, a, b):
     -------
     (loss, eta) : floats, or arrays of the broadcast shape.
     """
-    a = _check_a(a)
-    b = _check_b(b)
-    T = _counts("T", T, low=1)
-    N_arr = _check_N(N)
-    N_exact = _exact_N(N, N_arr)
-    shape = np.broadcast_shapes(T.shape, N_arr.shape)
-    size = float(np.prod(shape, dtype=float))
-    _check_work("optimal_loss", operations=size * (_SEARCH_OPERATIONS + _TABLE_OPERATIONS),
-                memory_bytes=size * 32, sizes=f"{size:.3g} elements after broadcasting")
-    T_b, N_b = np.broadcast_arrays(T, N_arr)
-    losses = np.empty(T_b.shape)
-    etas = np.empty(T_b.shape)
-    for index in np.ndindex(T_b.shape):
-        n = N_exact if N_exact is not None else int(N_b[index])
-        losses[index], etas[index] = _optimal_scalar(float(T_b[index]), _feature_count_scalar(n, b), a)
+    excesses, etas = _optimal("optimal_loss", T, N, a, b)
+    losses = 0.5 + excesses
     if losses.ndim == 0:
         return float(losses), float(etas)
     return losses, etas
+
+
+def optimal_excess(T, N, a, b):
+    r"""``(inf_eta Lbar(N, eta, T) - 1/2, argmin)``, the tuned excess over the noise floor 1/2.
+
+    The same search as :func:`optimal_loss`, but the excess
+    ``(1/2)[m_*(1 - tau_K) + (9 - m_*) sum_k p_k (1 - p_k s)^T + 9 tau_K]`` is returned as computed,
+    a sum of non-negative terms with full relative precision, instead of ``Lbar - 1/2``, which loses
+    every digit once the excess falls below about 1e-16 (``N^{-a/b}`` at N = 1e20 for a = b).
+    Domain and cost as :func:`optimal_loss`.
+    """
+    excesses, etas = _optimal("optimal_excess", T, N, a, b)
+    if excesses.ndim == 0:
+        return float(excesses), float(etas)
+    return excesses, etas
 
 
 def expected_loss_curve(etas, N, a, b, steps=None):
