@@ -332,7 +332,7 @@ def test_fit_parameters_beyond_the_doubles_are_refused_not_inf():
 
 
 # ----------------------------------------------------------------------------- bad input
-BAD = [np.nan, np.inf, -np.inf, "0.1", True, None, 1 + 1j]
+BAD = [np.nan, np.inf, -np.inf, "0.1", True, None, 1 + 1j, [[1.0], [1.0, 2.0]]]  # the last one ragged
 N5, D5 = design(3)
 L5 = direct_law(N5, D5, CHINCHILLA_LIKE)
 

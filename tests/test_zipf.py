@@ -514,6 +514,13 @@ def test_asymptotic_exponents_and_constants_whole_domain(log10_a, b):
             assert got_B == pytest.approx(float(mpmath.exp(log_B)), rel=1e-12)
 
 
+@pytest.mark.parametrize("a", [1e-300, 1e-17, 0.3, 1.0, 7.0, 1e308])
+def test_tail_mass_at_zero_is_exactly_one(a):
+    """tau_0 = 1 exactly (the fuzz found 1.0000000000000002 for a = 1: two different zeta routines)."""
+    assert zipf.tail_mass(0, a) == 1.0
+    assert 0.0 <= zipf.tail_mass(1, a) <= 1.0   # 1 - p_1 rounds to 1 when a is tiny
+
+
 def test_asymptotic_audit_cases():
     assert zipf.asymptotic_exponents(1e308, 1) == (1e308, 0.5)
     A, B = zipf.asymptotic_constants(5e-324, 1)

@@ -109,7 +109,7 @@ def _check_params(params, name: str = "params") -> tuple[float, float, float, fl
 
 
 def _positive(name: str, value, *, ndim: int | None = None) -> np.ndarray:
-    if np.ndim(value) == 0 and not isinstance(value, (list, tuple)) and ndim is None:
+    if ndim is None and not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
         return np.asarray(check.real(name, value, low=0, low_open=True, domain="a positive real number"))
     return check.real_array(name, value, low=0, low_open=True, ndim=ndim, domain="positive real numbers")
 
@@ -161,7 +161,7 @@ def huber(r, delta: float = 1e-3):
     r"""Huber's loss ``r^2/2`` for ``|r| <= delta``, ``delta (|r| - delta/2)`` beyond (same as
     ``scipy.special.huber(delta, r)``).  Domain: r finite (scalar or array), delta > 0 finite; a value
     above the largest double raises a ValueError saying so."""
-    if np.ndim(r) == 0 and not isinstance(r, (list, tuple)):
+    if not isinstance(r, (list, tuple)) and np.ndim(r) == 0:
         r = np.asarray(check.real("r", r))
     else:
         r = check.real_array("r", r)

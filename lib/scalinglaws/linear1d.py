@@ -14,8 +14,10 @@ loss is ``(1 + m_T) / 2``.  The recursion contracts iff ``0 < eta < 2B/(B+2)`` (
 ``r`` is smallest at ``eta = B/(B+2)`` (1/3 for B = 1), and every rate above that is beaten at every
 T by its mirror image ``2B/(B+2) - eta``, which has the same ``r`` and a smaller ``m_*``.
 
-Domain and accuracy.  Every function accepts the whole stable range, any ``T`` up to the largest
-double and batch sizes up to 1e15 (``B + 2`` must be exact in double precision), and returns results
+Domain and accuracy.  Every function accepts the whole stable range, decided exactly for the double
+given (so ``2/3 = 0.6666666666666666``, which lies below two thirds, is a valid rate for B = 1 and the
+next double is not), any ``T`` up to the largest double and batch sizes up to 1e15 (``B + 2`` must be
+exact in double precision), and returns results
 with a relative error of a few units in the last place: ``r`` is evaluated as ``1 - eta D / B``
 (``D = 2B - eta (B+2)`` from an error-free product) when that is above 1/2 and as the sum of squares
 ``(1 - eta)^2 + 2 eta^2 / B`` when it is below, so neither form cancels.
@@ -183,7 +185,7 @@ def fastest_rate(batch_size: int = 1) -> float:
 def contraction_factor(eta, batch_size: int = 1):
     r"""Contraction of the second moment per step, ``r = 1 - 2 eta + eta^2 (B+2)/B``.
 
-    Domain: ``0 < eta < 2B/(B+2)`` (scalar or array), ``batch_size = B`` in [1, 1e15]; then
+    Domain: ``0 < eta < 2B/(B+2)`` (scalar or array) (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1), ``batch_size = B`` in [1, 1e15]; then
     ``2/(B+2) <= r < 1``, returned with a relative error of a few ulps.
     """
     B = _batch(batch_size)
@@ -195,7 +197,7 @@ def contraction_factor(eta, batch_size: int = 1):
 def stationary_second_moment(eta, batch_size: int = 1):
     r"""Fixed point of the recursion, ``m_* = eta / (2B - eta (B+2))`` = lim E[(w_t - 3)^2].
 
-    Domain: ``0 < eta < 2B/(B+2)``, ``batch_size`` in [1, 1e15].  Finite on the whole stable range
+    Domain: ``0 < eta < 2B/(B+2)`` (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1), ``batch_size`` in [1, 1e15].  Finite on the whole stable range
     (the gap ``2B - eta (B+2)`` of a double eta inside it is at least about 1e-16 B).
     """
     B = _batch(batch_size)
@@ -211,7 +213,7 @@ def second_moment(eta, T, batch_size: int = 1):
     from the form of r that does not cancel (module docstring): relative error a few ulps for every
     rate in the stable range and every T.
 
-    Domain: ``0 < eta < 2B/(B+2)``; T an integer >= 0 (floats such as 1e12 allowed, up to the largest
+    Domain: ``0 < eta < 2B/(B+2)`` (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1); T an integer >= 0 (floats such as 1e12 allowed, up to the largest
     double); ``batch_size`` in [1, 1e15]; eta and T broadcast together.
     """
     B = _batch(batch_size)
@@ -233,7 +235,8 @@ def expected_loss(eta, T, batch_size: int = 1):
 
     Parameters
     ----------
-    eta : float or array, in the stable range ``(0, 2B/(B+2))`` (``(0, 2/3)`` for B = 1).
+    eta : float or array, in the stable range ``(0, 2B/(B+2))`` (``(0, 2/3)`` for B = 1), decided exactly
+        for the double given (0.6666666666666666, just below 2/3, is inside for B = 1).
     T : int or array of ints >= 0 (floats such as 1e12 allowed, up to the largest double).
     batch_size : int in [1, 1e15].
 
@@ -429,7 +432,7 @@ def simulate_weights(eta: float, T: int, runs: int, seed: int = 0, batch_size: i
     and applies ``w <- w - eta * mean((w x - y) x)``.  Vectorised over runs; the random numbers come
     from ``numpy.random.default_rng(seed)``, so a seed fixes the result.
 
-    Domain: eta in ``(0, 2B/(B+2))``; T integer >= 0; runs integer >= 1; batch_size in [1, 1e15];
+    Domain: eta in ``(0, 2B/(B+2))`` (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1); T integer >= 0; runs integer >= 1; batch_size in [1, 1e15];
     seed an integer in [0, 2**63).  The cost, about ``10 T runs B`` operations and ``24 runs B``
     bytes, is capped by :func:`scalinglaws.work_limits`.
     """

@@ -211,13 +211,14 @@ def _log_scaled_normaliser(a: float) -> float:
 def _tail(a: float, K: np.ndarray) -> np.ndarray:
     """``tau_K = zeta(1+a, K+1) / zeta(1+a)`` for integer K >= 0 (floats), every a > 0."""
     q = np.asarray(K, dtype=float) + 1.0
+    # numerator and denominator from the same routine, so that tau_0 = 1 exactly
     if a < 1.0:
-        return _scaled_tail_small_a(a, q) / math.exp(_log_scaled_normaliser(a))
+        return _scaled_tail_small_a(a, q) / float(_scaled_tail_small_a(a, np.array([1.0]))[0])
     # scipy's Hurwitz zeta returns NaN once (1 + a) log q is astronomically large; the tail is then
     # below q^-(1+a) (1 + 2^-(1+a) + ...) < 5e-324, i.e. 0 in double precision
     with np.errstate(under="ignore", invalid="ignore", over="ignore"):
         vanishes = (1.0 + a) * np.log(q) > 746.0
-        return np.where(vanishes, 0.0, zeta(1.0 + a, np.where(vanishes, 1.0, q)) / zeta(1.0 + a))
+        return np.where(vanishes, 0.0, zeta(1.0 + a, np.where(vanishes, 1.0, q)) / zeta(1.0 + a, 1.0))
 
 
 def _probability(a: float, x) -> np.ndarray:
@@ -339,7 +340,8 @@ def feature_probabilities(K, a) -> np.ndarray:
     r"""``p_k = k^{-(a+1)} / zeta(a+1)`` for ``k = 1..K`` (the Zipf law of the features).
 
     Domain: K integer >= 1 (it allocates K floats: capped by :func:`scalinglaws.work_limits`), a > 0.
-    Probabilities below the smallest double are returned as 0 (their sum is below 1e-300).
+    Probabilities below the smallest double (``k^{-(a+1)} < 5e-324``, e.g. every k >= 2 once a exceeds
+    about 1075) are returned as 0, and ``p_1`` then rounds to 1: the absolute error is below 1e-300.
     """
     a = _check_a(a)
     K = check.integer("K", K, low=1, domain="a number of features: an integer >= 1")
@@ -444,7 +446,7 @@ def feature_table(N, a, b):
     table so that their sums agree with these exactly.
 
     Domain: N integer >= 1 (up to the largest double), a > 0, b >= 1.  Returns read-only arrays p, w
-    and a float tau_K.
+    and a float tau_K; as in :func:`feature_probabilities`, nodes below the smallest double are 0.
     """
     a = _check_a(a)
     b = _check_b(b)
