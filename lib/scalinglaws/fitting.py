@@ -51,6 +51,7 @@ __all__ = [
     "CHINCHILLA_HOFFMANN",
     "HOFFMANN_GRID",
     "PARAMETER_NAMES",
+    "THETA_BOUND",
     "ChinchillaFit",
     "allocation_exponents",
     "chinchilla_loss",
@@ -470,7 +471,7 @@ def fit_chinchilla(N, D, loss, *, delta: float = 1e-3, grid=None, n_starts: int 
     maxiter : int >= 1, iteration cap of each L-BFGS-B run.
 
     The estimated cost (grid screening plus L-BFGS-B runs, times 1 + bootstrap) is capped by
-    :func:`scalinglaws.work_limits`: about 200 bootstrap refits of 64 points by default.
+    ``scalinglaws.work_limits``: about 200 bootstrap refits of 64 points by default.
 
     Returns
     -------

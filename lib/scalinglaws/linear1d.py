@@ -362,7 +362,7 @@ def optimal_loss_mp(T, dps: int = 50):
     (log T)^2 / T^2, far below double precision once T exceeds about 1e7.
 
     Domain: T an integer >= 1 (any size); dps an integer >= 20, with the cost capped by
-    :func:`scalinglaws.work_limits` (about 5000 digits by default).
+    ``scalinglaws.work_limits`` (about 5000 digits by default).
     """
     T_int = check.integer("T", T, low=1)
     dps = check.integer("dps", dps, low=20)
@@ -434,7 +434,7 @@ def simulate_weights(eta: float, T: int, runs: int, seed: int = 0, batch_size: i
 
     Domain: eta in ``(0, 2B/(B+2))`` (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1); T integer >= 0; runs integer >= 1; batch_size in [1, 1e15];
     seed an integer in [0, 2**63).  The cost, about ``10 T runs B`` operations and ``24 runs B``
-    bytes, is capped by :func:`scalinglaws.work_limits`.
+    bytes, is capped by ``scalinglaws.work_limits``.
     """
     B = _batch(batch_size)
     eta = float(_rates(check.real("eta", eta, domain=f"a rate in the stable range (0, {2.0 * B / (B + 2.0):.6g})"), B))

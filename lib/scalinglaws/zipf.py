@@ -339,7 +339,7 @@ def feature_count(N, b):
 def feature_probabilities(K, a) -> np.ndarray:
     r"""``p_k = k^{-(a+1)} / zeta(a+1)`` for ``k = 1..K`` (the Zipf law of the features).
 
-    Domain: K integer >= 1 (it allocates K floats: capped by :func:`scalinglaws.work_limits`), a > 0.
+    Domain: K integer >= 1 (it allocates K floats: capped by ``scalinglaws.work_limits``), a > 0.
     Probabilities below the smallest double (``k^{-(a+1)} < 5e-324``, e.g. every k >= 2 once a exceeds
     about 1075) are returned as 0, and ``p_1`` then rounds to 1: the absolute error is below 1e-300.
     """
@@ -497,7 +497,7 @@ def expected_loss(eta, T, N, a, b):
     N : int >= 1 or array (up to the largest double; the cost does not grow with N).
     a : float > 0.  b : float >= 1.
     eta, T and N broadcast together.  The cost, about one feature table per distinct N plus
-    ``2500 x`` (number of broadcast elements) operations, is capped by :func:`scalinglaws.work_limits`.
+    ``2500 x`` (number of broadcast elements) operations, is capped by ``scalinglaws.work_limits``.
 
     Relative accuracy better than 1e-11 (checked against brute-force sums over up to 5e6 features and
     mpmath quadrature of the far tail at N = 1e12), for every a > 0 and b >= 1.
@@ -619,7 +619,7 @@ def optimal_loss(T, N, a, b):
     ----------
     T : int >= 1 or array (up to the largest double).  N : int >= 1 or array (broadcast with T).
     a > 0, b >= 1.  About 2 ms per element; the number of elements is capped by
-    :func:`scalinglaws.work_limits` (about 15000 by default).
+    ``scalinglaws.work_limits`` (about 15000 by default).
 
     Returns
     -------
@@ -657,7 +657,7 @@ def expected_loss_curve(etas, N, a, b, steps=None):
     and returns ``1/2 + (1/2)[sum_k p_k m_k(t) + 9 tau_K]``.  The recursion multiplies by factors in
     ``[2/3, 1]`` and adds non-negative terms, so it is forward stable (relative rounding error at most
     about ``t * 1e-16``).  Cost O(T * min(K, ~2500)) time and O(min(K, ~2500)) memory: independent of N
-    beyond 2048 features; capped by :func:`scalinglaws.work_limits` (about 3e6 steps at N = 1e12).
+    beyond 2048 features; capped by ``scalinglaws.work_limits`` (about 3e6 steps at N = 1e12).
 
     Parameters
     ----------
@@ -749,7 +749,7 @@ def simulate(eta, T, N, a, b, runs, seed=0):
     ``x_j ~ N(0,1)``, ``y = 3 x_j + noise``; if ``j <= N`` (i.e. ``k <= K``) the model updates
     ``w_j <- w_j - eta (w_j x_j - y) x_j``, otherwise it sees a zero input and nothing moves.  The draw
     is made in two exact stages: visible (``k <= K``) with probability ``1 - tau_K``, then, if visible,
-    k from the Zipf law truncated to ``1..K`` (rejection sampling, :func:`_truncated_zipf`); an
+    k from the Zipf law truncated to ``1..K`` (rejection sampling, ``_truncated_zipf``); an
     invisible k need not be drawn, since it changes nothing.  The test loss of the final weights is
     computed exactly over the test distribution, ``1/2 + (1/2)[sum_{k<=K} p_k (w_k - 3)^2 + 9 tau_K]``,
     written as ``1/2 + (1/2)[9 + sum_{drawn k} p_k ((w_k - 3)^2 - 9)]`` so that only drawn features are
@@ -759,7 +759,7 @@ def simulate(eta, T, N, a, b, runs, seed=0):
     ----------
     eta : float in (0, 1/3].  T : int >= 0.  N : int >= 1 (any size).  a > 0.  b >= 1.
     runs : int >= 1.  seed : an integer in [0, 2**63), the seed of ``numpy.random.default_rng``.
-    The cost, about ``60 T runs`` operations, is capped by :func:`scalinglaws.work_limits`.
+    The cost, about ``60 T runs`` operations, is capped by ``scalinglaws.work_limits``.
 
     Returns
     -------
@@ -916,7 +916,7 @@ def asymptotic_optimal_excess(N, T, a, b):
     ``B T^{-a/(2a+1)}`` when ``log T/log N < (2a+1)/b``; at ``T = N^{(2a+1)/b}`` it is a constant
     multiple of either.  Domain: N >= 1, T >= 1 (reals or arrays, broadcast, up to the largest
     double), a > 0, b >= 1; each term is evaluated in log space.  About 1 ms per element, capped by
-    :func:`scalinglaws.work_limits`.
+    ``scalinglaws.work_limits``.
     """
     a = _check_a(a)
     b = _check_b(b)
