@@ -9,11 +9,8 @@
 
 
 import numpy as np
-
 from _timing import best_of
 from scalinglaws import zipf
-
-
 
 
 def main():

@@ -11,13 +11,11 @@
 - input validation.
 """
 
+import mpmath
 import numpy as np
 import pytest
-import mpmath
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import scalinglaws
 from scalinglaws import fitting
 from scalinglaws.fitting import (
     HOFFMANN_GRID,

@@ -5,10 +5,9 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import scalinglaws
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import scalinglaws
 from scalinglaws import linear1d
 
 # Property tests: a few dozen examples each, so that the module's tests stay within a few seconds.
@@ -169,7 +168,7 @@ def brute_force_optimum(T, B=1):
         values = [loss_mp(float(e), T, B, dps=40) for e in grid]
         k = int(np.argmin(values))
         lo, hi = mpmath.log(grid[max(k - 1, 0)]), mpmath.log(grid[min(k + 1, len(grid) - 1)])
-        f = lambda u: loss_mp(float(mpmath.exp(u)), T, B, dps=40)  # noqa: E731
+        f = lambda u: loss_mp(float(mpmath.exp(u)), T, B, dps=40)
         phi = (mpmath.sqrt(5) - 1) / 2
         for _ in range(80):
             a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
@@ -262,7 +261,7 @@ def test_optimal_loss_mp_any_T(exponent, dps):
 
 
 def test_optimal_loss_mp_audit_case():
-    loss, eta = linear1d.optimal_loss_mp(10**18, 60)
+    _, eta = linear1d.optimal_loss_mp(10**18, 60)
     assert abs(float(eta) / 2.2515025306174466e-17 - 1) < 1e-14
 
 

@@ -13,10 +13,9 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import scalinglaws
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import scalinglaws
 from scalinglaws import zipf
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True,
@@ -241,7 +240,7 @@ def tail_by_incomplete_beta(eta, T, H, K, a):
     int_H^K g (1 - s g)^T dx = Z^(-1/beta)/beta * s^(1/beta - 1) * B(1 - 1/beta, T + 1; s g(K), s g(H)).
     """
     def integral(beta, Z, s, f):
-        g = lambda x: mpmath.mpf(x) ** (-beta) / Z  # noqa: E731
+        g = lambda x: mpmath.mpf(x) ** (-beta) / Z
         return Z ** (-1 / beta) / beta * s ** (1 / beta - 1) * mpmath.betainc(1 - 1 / beta, T + 1, s * g(K), s * g(H))
     return euler_maclaurin_tail(eta, T, H, K, a, integral)
 

@@ -313,7 +313,7 @@ def compute_optimal_allocation(C, params, flops_per_parameter_token: float = 1.0
     check.check_work("fitting.compute_optimal_allocation", operations=20 * C.size, memory_bytes=64 * C.size,
                      sizes=f"{C.size} budgets")
     log_budget = np.log(C) - np.log(k)
-    a_N, b_D, _ = allocation_exponents(alpha, beta)
+    a_N = allocation_exponents(alpha, beta)[0]
     # log G = (log(alpha A) - log(beta B)) / (alpha + beta), written with the exponents a_N = beta/(alpha+beta)
     log_G = (np.log(alpha) + np.log(A) - np.log(beta) - np.log(B)) * (a_N / beta)
     log_N = log_G + a_N * log_budget
