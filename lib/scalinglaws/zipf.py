@@ -221,11 +221,29 @@ def _tail(a: float, K: np.ndarray) -> np.ndarray:
         return np.where(vanishes, 0.0, zeta(1.0 + a, np.where(vanishes, 1.0, q)) / zeta(1.0 + a, 1.0))
 
 
+@lru_cache(maxsize=1024)
+def _first_probability(a: float) -> float:
+    """``p_1 = 1/zeta(1+a)``: ``a / (a zeta(1+a))`` for a < 1 (from a itself), ``1/zeta(1+a, 1)`` above.
+
+    A direct quotient of accurate values (a few ulps), the same zeta routine as :func:`_tail`; it is a
+    subnormal, with fewer digits, only for a below the normal doubles (then every p_k is).
+    """
+    if a < 1.0:
+        return a / float(_scaled_tail_small_a(a, np.array([1.0]))[0])
+    return 1.0 / float(zeta(1.0 + a, 1.0))
+
+
+def _unnormalised(a: float, x) -> np.ndarray:
+    """``x^{-(1+a)}`` as ``x^{-a} / x``: a power of a itself (never of the rounded 1 + a), a few ulps."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(under="ignore"):  # x^-a underflows to its true value 0 for large a
+        return np.power(x, -a) / x
+
+
 def _probability(a: float, x) -> np.ndarray:
-    """``p(x) = x^{-(1+a)} / zeta(1+a)``, with the exponent split so that a -> 0 stays exact."""
-    log_x = np.log(np.asarray(x, dtype=float))
-    with np.errstate(under="ignore", over="ignore"):
-        return np.exp(-log_x - a * log_x - _log_normaliser(a))
+    """``p(x) = x^{-(1+a)} / zeta(1+a)`` for every a > 0 (see :func:`_unnormalised`)."""
+    with np.errstate(under="ignore"):
+        return _unnormalised(a, x) * _first_probability(a)
 
 
 # ----------------------------------------------------------------------------- feature count
@@ -365,13 +383,6 @@ def tail_mass(K, a):
 
 
 # ----------------------------------------------------------------------------- feature table
-def _unnormalised(a: float, x) -> np.ndarray:
-    """``x^{-(1+a)}`` (the Zipf weight before division by zeta(1+a)), exponent split as in _probability."""
-    log_x = np.log(np.asarray(x, dtype=float))
-    with np.errstate(under="ignore", over="ignore"):  # a log x = inf: the weight is 0
-        return np.exp(-log_x - a * log_x)
-
-
 @lru_cache(maxsize=256)
 def _scaled_table(K: int, a: float, head: int = HEAD):
     """The feature table before normalisation: ``(q, v, c, tau_K)`` with ``p = c q``, ``w = c v``.
@@ -409,7 +420,7 @@ def _scaled_table(K: int, a: float, head: int = HEAD):
             v_list.append(sign * np.array([1.0, -1.0]) * (qq / (24.0 * h)))
     q = np.concatenate(q_list)
     v = np.concatenate(v_list)
-    c = math.exp(-_log_normaliser(a)) if _log_normaliser(a) < 745.0 else 0.0
+    c = _first_probability(a)
     tau = float(_tail(a, np.array(float(K))))
     for arr in (q, v):
         arr.setflags(write=False)
