@@ -41,6 +41,7 @@ __all__ = [
     "summarise_grid",
     "log_t_interval",
     "BatchRateExperiment",
+    "rate_grids",
     "run_experiment",
     "Claim",
     "surge_claims",
@@ -457,7 +458,7 @@ def one_step_examples(seed, n_coupled=64, rho=0.5, n_train=16, condition=100.0, 
     r"""The chapter's three one-step examples A (coupled), B (rotated), C (diagonal).
 
     - A: ``H = (1 - rho) I + rho 1 1^T`` (dimension ``n_coupled``), ``mu = 0.1 + 0.3 |N(0, 1)|`` per
-      coordinate (from ``default_rng([seed, 2])``), equal ``sigma`` set so that :func:`surge_parameters`
+      coordinate (from ``default_rng([seed, 2])``), equal ``sigma`` set so that :func:`scalinglaws.surge.surge_parameters`
       gives ``B_noise = B_noise_coupled``;
     - B: the training Hessian :func:`random_quadratic` ``(n_train, condition, seed)``, at the point
       ``theta0`` scaled so that ``B_noise = B_noise_rotated`` with noise ``sigma_train``;
