@@ -433,7 +433,7 @@ def simulate_weights(eta: float, T: int, runs: int, seed: int = 0, batch_size: i
     from ``numpy.random.default_rng(seed)``, so a seed fixes the result.
 
     Domain: eta in ``(0, 2B/(B+2))`` (decided exactly for the double given: 0.6666666666666666, just below 2/3, is inside for B = 1); T integer >= 0; runs integer >= 1; batch_size in [1, 1e15];
-    seed an integer in [0, 2**63).  The cost, about ``10 T runs B`` operations and ``24 runs B``
+    seed: an integer in [0, 2**63).  The cost, about ``10 T runs B`` operations and ``24 runs B``
     bytes, is capped by ``scalinglaws.work_limits``.
     """
     B = _batch(batch_size)
