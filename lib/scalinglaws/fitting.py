@@ -11,9 +11,13 @@ The standard procedure of Hoffmann et al. (2022, appendix D.2), as replicated by
    evaluation stable for any N, D.
 2. Minimise the sum of Huber losses (Huber 1964) of the residuals of the log-loss,
 
-   .. math:: J(\theta) = \sum_i H_\delta\bigl(\log L_{\rm pred}(N_i, D_i) - \log L_i\bigr),\qquad
-             H_\delta(r) = \begin{cases} r^2/2 & |r| \le \delta \\ \delta(|r| - \delta/2) & |r| > \delta,
-             \end{cases}
+   .. math::
+
+      \begin{aligned}
+      J(\theta) &= \sum_i H_\delta\bigl(\log L_{\rm pred}(N_i, D_i) - \log L_i\bigr), \\
+      H_\delta(r) &= \begin{cases} r^2/2 & |r| \le \delta \\ \delta(|r| - \delta/2) & |r| > \delta,
+      \end{cases}
+      \end{aligned}
 
    with ``delta = 1e-3``: quadratic for residuals under 0.1 %, linear (robust to outliers) beyond.
 3. Run L-BFGS-B (with the analytic gradient, :func:`objective_and_gradient`) from a grid of starting
@@ -202,10 +206,14 @@ def objective_and_gradient(theta, N, D, loss, delta: float = 1e-3):
     ``w = softmax(a - alpha log N, b - beta log D, e)`` of each data point and
     ``psi(r) = clip(r, -delta, delta)`` (the derivative of Huber's loss),
 
-    .. math:: \partial_e J = \sum_i \psi(r_i) w_{3i},\quad \partial_a J = \sum_i \psi(r_i) w_{1i},\quad
-              \partial_b J = \sum_i \psi(r_i) w_{2i},\quad
-              \partial_\alpha J = -\sum_i \psi(r_i) w_{1i}\log N_i,\quad
-              \partial_\beta J = -\sum_i \psi(r_i) w_{2i}\log D_i.
+    .. math::
+
+       \begin{aligned}
+       \partial_e J &= \sum_i \psi(r_i) w_{3i},\quad \partial_a J = \sum_i \psi(r_i) w_{1i},\quad
+       \partial_b J = \sum_i \psi(r_i) w_{2i}, \\
+       \partial_\alpha J &= -\sum_i \psi(r_i) w_{1i}\log N_i,\quad
+       \partial_\beta J = -\sum_i \psi(r_i) w_{2i}\log D_i.
+       \end{aligned}
 
     Domain: theta a 5-vector of reals in [-1e100, 1e100] (:data:`THETA_BOUND`; then every term
     is finite); N, D, loss 1-D arrays of positive finite reals of one length (at least 1); delta > 0.

@@ -230,8 +230,12 @@ def second_moment(eta, T, batch_size: int = 1):
 def expected_loss(eta, T, batch_size: int = 1):
     r"""Exact expected test loss after T steps, ``Lbar(eta, T) = (1 + E[(w_T - 3)^2]) / 2``.
 
-    .. math:: \bar L(\eta, T) = \tfrac12\left(1 + m_* + (9 - m_*) r^T\right),\quad
-              r = 1 - 2\eta + \eta^2\tfrac{B+2}{B},\quad m_* = \frac{\eta}{2B - \eta(B+2)}.
+    .. math::
+
+       \begin{aligned}
+       \bar L(\eta, T) &= \tfrac12\left(1 + m_* + (9 - m_*) r^T\right), \\
+       r &= 1 - 2\eta + \eta^2\tfrac{B+2}{B},\quad m_* = \frac{\eta}{2B - \eta(B+2)}.
+       \end{aligned}
 
     Parameters
     ----------

@@ -16,8 +16,12 @@ is *visible* iff ``floor(k^b) <= N``, i.e. ``k <= K = feature_count(N, b)``.  Wi
 (with probability p_k the 1-D recursion ``m -> r m + eta^2``, ``r = 1 - s``, otherwise no change), and
 the expected test loss (convention of :mod:`scalinglaws.linear1d`, noise floor 1/2) is
 
-.. math::  \bar L = \tfrac12 + \tfrac12\Big[\sum_{k \le K} p_k m_k(T) + 9\, \tau_K\Big],
-           \qquad \tau_K = \sum_{k > K} p_k = \zeta(a+1, K+1) / \zeta(a+1),
+.. math::
+
+   \begin{aligned}
+   \bar L &= \tfrac12 + \tfrac12\Big[\sum_{k \le K} p_k m_k(T) + 9\, \tau_K\Big], \\
+   \tau_K &= \sum_{k > K} p_k = \zeta(a+1, K+1) / \zeta(a+1),
+   \end{aligned}
 
 an invisible feature keeping its weight at 0 and so costing 9.  For a constant rate
 ``m_k(T) = m_* + (9 - m_*) (1 - p_k s)^T`` with ``m_* = eta / (2 - 3 eta)``.
@@ -495,8 +499,12 @@ def _table_size(a: float, K: float = _MAX_DOUBLE) -> float:
 def expected_loss(eta, T, N, a, b):
     r"""Exact expected test loss after T SGD steps with constant rate eta in the Zipf feature model.
 
-    .. math:: \bar L(N, \eta, T) = \tfrac12 + \tfrac12\Big[m_*(1 - \tau_K) + (9 - m_*)
-              \sum_{k=1}^{K} p_k (1 - p_k s)^T + 9 \tau_K\Big],
+    .. math::
+
+       \begin{aligned}
+       \bar L(N, \eta, T) = \tfrac12 + \tfrac12\Big[&m_*(1 - \tau_K) + 9 \tau_K \\
+       &+ (9 - m_*) \sum_{k=1}^{K} p_k (1 - p_k s)^T\Big],
+       \end{aligned}
 
     ``s = eta (2 - 3 eta)``, ``m_* = eta / (2 - 3 eta)``, ``K = feature_count(N, b)``,
     ``tau_K = zeta(a+1, K+1)/zeta(a+1)``.
@@ -663,7 +671,9 @@ def expected_loss_curve(etas, N, a, b, steps=None):
 
     Iterates, for every visible feature k (and the Euler--Maclaurin pseudo-features of the far tail),
 
-    .. math:: m_k(t+1) = (1 - p_k s_t) m_k(t) + p_k \eta_t^2, \quad s_t = \eta_t (2 - 3\eta_t),\quad m_k(0)=9,
+    .. math:: m_k(t+1) = (1 - p_k s_t) m_k(t) + p_k \eta_t^2,
+
+    with ``s_t = eta_t (2 - 3 eta_t)`` and ``m_k(0) = 9``,
 
     and returns ``1/2 + (1/2)[sum_k p_k m_k(t) + 9 tau_K]``.  The recursion multiplies by factors in
     ``[2/3, 1]`` and adds non-negative terms, so it is forward stable (relative rounding error at most
@@ -919,8 +929,10 @@ def asymptotic_optimal_excess(N, T, a, b):
     Replacing the sum over visible features by its integral (``K = N^{1/b}``, ``s ~ 2 eta``,
     ``m_* ~ eta/2``, ``Z = zeta(a+1)``, ``g = a/(a+1)``) gives
 
-    .. math:: \min_{0<\eta\le 1/3} \Big[\frac{\eta}{4} + \frac92\Big(D (2\eta T)^{-g}
-              Q\big(g, \tfrac{2\eta T}{Z K^{a+1}}\big) + \frac{K^{-a}}{a Z}\Big)\Big],
+    .. math::
+
+       \min_{0<\eta\le 1/3} \Big[\frac{\eta}{4} + \frac92\Big(D (2\eta T)^{-g}
+       Q\big(g, \tfrac{2\eta T}{Z K^{a+1}}\big) + \frac{K^{-a}}{a Z}\Big)\Big],
 
     ``Q`` the regularised upper incomplete gamma function and ``D`` as in
     :func:`asymptotic_constants`.  It tends to ``A N^{-a/b}`` when ``log T/log N > (2a+1)/b`` and to
