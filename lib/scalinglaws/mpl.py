@@ -132,11 +132,11 @@ def _observations(e: np.ndarray, steps, warmup, convention: str, name="steps"):
             W = max(check.integer("warmup", warmup, low=0, high=T,
                                   domain=f"None or an integer in [0, {T}] (= len(lrs))"), 1)
     else:
-        s = check.integer_array(name, steps, low=0, high=T - 1, ndim=1, min_size=1,
-                                domain=f"logged step indices, integers in [0, {T - 1}] (= len(lrs) - 1)")
         if warmup is not None:
             raise ValueError(f"warmup must be None with convention='logged' (the loss-drop sum runs "
                              f"over every step from k = 1), got {warmup!r}")
+        s = check.integer_array(name, steps, low=0, high=T - 1, ndim=1, min_size=1,
+                                domain=f"logged step indices, integers in [0, {T - 1}] (= len(lrs) - 1)")
         n, W = s + 1, 1
     n = n.astype(np.int64)
     area = np.cumsum(e)[n - 1]
@@ -410,7 +410,7 @@ def _log1p_exp(llx):
 def _phi(z, q):
     """phi(z) = (1 - e^-z)/z and phi'(z) for z >= 0, given q = e^-z (series below 0.1: no cancellation)."""
     small = z < 0.1
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         phi = (1.0 - q) / z
         dphi = (q * (1.0 + z) - 1.0) / (z * z)
     if np.any(small):
@@ -915,29 +915,29 @@ def _authors_initial_guess(curves_scaled, delta, eta_max):
     return np.concatenate([best.x, [1.0, 0.5, 0.5]]), float(best.fun)
 
 
-def _adamw_path(p0, designs, delta, steps, stop=True, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8,
-                patience=20, grad_tol=1e-5):
+def _adamw_path(p0, objective, steps, lr=_ADAM_LR, stop=True, weight_decay=0.01, betas=(0.9, 0.999),
+                eps=1e-8, patience=20, grad_tol=1e-5):
     """AdamW as ``torch.optim.AdamW`` (decoupled decay, bias correction, per-parameter learning rates).
 
     Returns the objective at each evaluated iterate, the parameters *after* each step (the authors'
     loop records the parameters after the step taken at the evaluated point) and, with ``stop``, the
     index of the iterate their loop returns (the lowest objective before it stops: 20 steps without
-    a lower objective, or a gradient norm below 1e-5)."""
+    a lower objective, or a gradient norm below 1e-5). ``objective(p)`` returns (value, gradient)."""
     p = np.array(p0, dtype=float)
-    m = np.zeros(7)
-    v = np.zeros(7)
+    m = np.zeros(p.size)
+    v = np.zeros(p.size)
     b1, b2 = betas
     objs, after = [], []
     best_j, best, lowest, since = None, math.inf, math.inf, 0
     for t in range(1, steps + 1):
-        J, g = _authors_objective(p, designs, delta)
+        J, g = objective(p)
         if not (np.isfinite(J) and np.all(np.isfinite(g))):
             break                     # NaN from here on: their loop would only wait out its patience
-        p = p * (1.0 - _ADAM_LR * weight_decay)
+        p = p * (1.0 - lr * weight_decay)
         m = b1 * m + (1.0 - b1) * g
         v = b2 * v + (1.0 - b2) * g * g
         denom = np.sqrt(v) / math.sqrt(1.0 - b2 ** t) + eps
-        p = p - (_ADAM_LR / (1.0 - b1 ** t)) * m / denom
+        p = p - (lr / (1.0 - b1 ** t)) * m / denom
         objs.append(J)
         after.append(p.copy())
         j = t - 1
@@ -990,12 +990,13 @@ def _authors_result(method, impl, designs, p, rate_scale, convention, info, delt
 
 def _fit_authors(curves, convention, delta, maxiter, quad):
     impl, designs, p0, init_obj, rate_scale = _authors_prepare(curves, quad, delta)
-    objs, after, j = _adamw_path(p0, designs, delta, maxiter)
+    objs, after, j = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), maxiter)
     taken = len(objs)
     p = after[j] if j is not None else p0
     info = {"initial_guess": _authors_params(p0, rate_scale), "initial_objective": init_obj,
             "steps_taken": taken, "best_step": None if j is None else j + 1,
-            "path_objective": objs.tolist()}
+            "path_objective": objs.tolist(),
+            "path_params": [_authors_params(q, rate_scale) for q in after]}
     return _authors_result("authors", impl, designs, p, rate_scale, convention, info, delta)
 
 
@@ -1009,28 +1010,23 @@ def _fit_cv_stop(curves, convention, delta, maxiter, quad):
         rest = curves[:j] + curves[j + 1:]
         impl, designs, p0, _, rate_scale = _authors_prepare(rest, quad, delta)
         held = _designs(impl, [curves[j]], 1.0 / rate_scale, float32=True)
-        _, after, _ = _adamw_path(p0, designs, delta, maxiter, stop=False)
+        _, after, _ = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), maxiter, stop=False)
         path = [_authors_objective(p, held, delta)[0] for p in after]
         path += [path[-1] if path else math.inf] * (maxiter - len(path))
         held_scores += np.array(path) / curves[j][3].size
     K = int(np.argmin(held_scores)) + 1
     impl, designs, p0, init_obj, rate_scale = _authors_prepare(curves, quad, delta)
-    objs, after, _ = _adamw_path(p0, designs, delta, K, stop=False)
+    objs, after, _ = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), K, stop=False)
     p = after[-1] if after else p0
     info = {"initial_guess": _authors_params(p0, rate_scale), "initial_objective": init_obj,
             "steps_taken": len(after), "cv_steps": K, "cv_curve": held_scores.tolist(),
-            "path_objective": objs.tolist()}
+            "path_objective": objs.tolist(),
+            "path_params": [_authors_params(q, rate_scale) for q in after]}
     return _authors_result("cv-stop", impl, designs, p, rate_scale, convention, info, delta)
 
 
 # ============================================================================ public fitters
 _DEFAULT_QUAD = {"window": 64, "ratio": 0.25, "base": 16, "order": 4, "smooth_tol": 1e-7}
-
-
-def _check_fit_common(curves, warmup, convention, delta):
-    delta = check.real("delta", delta, low=0, low_open=True, domain="a finite real number > 0")
-    curves = _check_curves(curves, warmup, convention)
-    return curves, delta
 
 
 def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n_starts=None,
@@ -1104,20 +1100,23 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
         w, ra, ba, o, st = _check_quadrature(quad["window"], quad["ratio"], quad["base"], quad["order"],
                                              quad["smooth_tol"])
         quad = {"window": w, "ratio": ra, "base": ba, "order": o, "smooth_tol": st}
-    curves, delta = _check_fit_common(curves, warmup, convention, delta)
-    for e, n, _, _ in curves:
-        _drop_work(f"mpl.fit (method={method!r})", e.size, n.size, quad["window"], quad["base"])
+    delta = check.real("delta", delta, low=0, low_open=True, domain="a finite real number > 0")
     if method == "optimum":
         n_starts = 4 if n_starts is None else check.integer("n_starts", n_starts, low=1, high=108)
         maxiter = 3000 if maxiter is None else check.integer("maxiter", maxiter, low=1)
-        _fit_work("fit", curves, n_starts * maxiter * 1.3 + 108)
+    else:
+        if n_starts is not None:
+            raise ValueError(f"n_starts applies to method='optimum' only (the authors' procedure starts "
+                             f"from its own grid), got n_starts={n_starts!r} with method={method!r}")
+        maxiter = 200 if maxiter is None else check.integer("maxiter", maxiter, low=1, high=100000)
+    curves = _check_curves(curves, warmup, convention)
+    for e, n, _, _ in curves:
+        _drop_work(f"mpl.fit (method={method!r})", e.size, n.size, quad["window"], quad["base"])
+    if method == "optimum":
+        _fit_work("fit", curves, n_starts * maxiter * 0.05 + 108)
         return _fit_optimum(_MPL(quad), "multi-power", curves, convention, delta, n_starts, maxiter, warmup)
-    if n_starts is not None:
-        raise ValueError(f"n_starts applies to method='optimum' only (the authors' procedure starts from "
-                         f"its own grid), got n_starts={n_starts!r} with method={method!r}")
-    maxiter = 200 if maxiter is None else check.integer("maxiter", maxiter, low=1, high=100000)
     if method == "authors":
-        _fit_work("fit", curves, maxiter + 6000 / 600)
+        _fit_work("fit", curves, maxiter + 10)
         return _fit_authors(curves, convention, delta, maxiter, quad)
     _fit_work("fit", curves, (maxiter + 10) * (len(curves) + 1) * 2)
     return _fit_cv_stop(curves, convention, delta, maxiter, quad)
@@ -1125,9 +1124,10 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
 
 def _simple_fit(law, name, curves, convention, warmup, delta, n_starts, maxiter, n_max):
     convention = _check_convention(convention)
-    curves, delta = _check_fit_common(curves, warmup, convention, delta)
+    delta = check.real("delta", delta, low=0, low_open=True, domain="a finite real number > 0")
     n_starts = check.integer("n_starts", n_starts, low=1, high=n_max)
     maxiter = check.integer("maxiter", maxiter, low=1)
+    curves = _check_curves(curves, warmup, convention)
     _fit_work(name, curves, n_starts * maxiter * 0.05)
     return _fit_optimum(law, name, curves, convention, delta, n_starts, maxiter, warmup)
 
@@ -1188,9 +1188,10 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
                                            quad["smooth_tol"])
     _drop_work("mpl.multi_power_law", e.size, n.size, quad["window"], quad["base"])
     D = _mpl_design(e, n, W, quad)
-    theta = np.array([0.0, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
-    pred, _ = _MPL(quad).value(theta, D)
-    out = pred - 1.0 + L0
+    with np.errstate(all="ignore"):        # an overflow is reported below, as not representable
+        theta = np.array([0.0, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
+        pred, _ = _MPL(quad).value(theta, D)
+        out = pred - 1.0 + L0
     if not np.all(np.isfinite(out)):
         raise check.not_representable("the Multi-Power Law prediction",
                                       f"params {dict(params)!r:.200} give {out[~np.isfinite(out)][0]!r}")
