@@ -150,6 +150,17 @@ def test_gradient_against_mpmath_including_large_gamma(seed, gamma, logC, beta):
             assert g[j] == pytest.approx(float(fd), rel=1e-7, abs=1e-12 * max(1.0, float(abs(fd))))
 
 
+def test_optimal_schedule_is_invariant_to_the_units_of_the_loss():
+    """Multiplying L0, A and B by c multiplies the final loss by c: the optimal schedule must not change
+    (the audit found B = 1e300 refused with an unnamed message)."""
+    _, base = mpl.optimal_schedule(P_TRUE, 100, 0.3, maxiter=2000)
+    for c in (1e-200, 1e250):
+        p = dict(P_TRUE, L0=P_TRUE["L0"] * c, A=P_TRUE["A"] * c, B=P_TRUE["B"] * c)
+        lrs, loss = mpl.optimal_schedule(p, 100, 0.3, maxiter=2000)
+        assert loss / c == pytest.approx(base, rel=1e-4)
+        assert np.all(np.diff(lrs) <= 0) and lrs.max() <= 0.3
+
+
 def test_optimal_schedule_beats_standard_schedules():
     T, eta_max = 1000, 0.2
     lrs, loss = mpl.optimal_schedule(P_TRUE, T, eta_max)
@@ -310,6 +321,20 @@ def test_adamw_matches_the_documented_algorithm():
     assert len(objs) == 40
 
 
+def test_authors_procedure_reports_parameters_outside_the_domain():
+    """AdamW has no bounds: on short synthetic curves it can leave the law's domain (A < 0 here); the
+    fit says so, and its predictions stay the formula's."""
+    e = np.concatenate([0.3 * np.arange(1, 11) / 10, 0.003 + 0.1485 * (1 + np.cos(np.pi * np.arange(190) / 190))])
+    steps = np.arange(10, 201, 10)
+    curves = [(lrs, steps - 1, mpl.multi_power_law(lrs, steps, P_TRUE)) for lrs in (np.full(200, 0.3), e)]
+    curves[0][0][:10] = e[:10]
+    curves = [(c[0], c[1], mpl.multi_power_law(c[0], c[1] + 1, P_TRUE)) for c in curves]
+    model = mpl.fit(curves, method="authors", maxiter=30)
+    bad = [k for k in mpl.PARAM_NAMES[1:] if not model.params[k] > 0]
+    assert bad and all(any(m.startswith(f"{k} = ") for m in model.degenerate) for k in bad)
+    assert np.all(np.isfinite(model.predict(*curves[1][:2])))
+
+
 def test_authors_objective_gradient_finite_differences():
     rng = np.random.default_rng(5)
     e = np.concatenate([np.linspace(0.0, 3e-4, 50), np.sort(rng.uniform(3e-5, 3e-4, 250))[::-1]])
@@ -368,8 +393,9 @@ CURVE = ([0.1, 0.1, 0.1], [1, 2, 3], [1.0, 0.9, 0.8])
     (lambda: mpl.fit([([0.1, 0.1], [1, 2], [1.0])]), ["losses"]),
     (lambda: mpl.fit([([0.1, 0.1], [1, 2], [1.0, -0.9])]), ["losses", "> 0"]),
     (lambda: mpl.fit([CURVE], method="adam"), ["method", "'optimum'", "'authors'", "'cv-stop'"]),
-    (lambda: mpl.fit([CURVE], delta=0), ["delta", "> 0"]),
+    (lambda: mpl.fit([CURVE], delta=0), ["delta", "[1e-09, 1]"]),
     (lambda: mpl.fit([CURVE], delta=math.inf), ["delta", "finite"]),
+    (lambda: mpl.fit([CURVE], delta=2.0), ["delta", "[1e-09, 1]"]),
     (lambda: mpl.fit([CURVE], delta="0.001"), ["delta"]),
     (lambda: mpl.fit([CURVE], delta=True), ["delta"]),
     (lambda: mpl.fit([CURVE], maxiter=0), ["maxiter", ">= 1"]),
@@ -406,10 +432,16 @@ CURVE = ([0.1, 0.1, 0.1], [1, 2, 3], [1.0, 0.9, 0.8])
     (lambda: mpl.convex_bound([0.1, 0.1], [1], {"L0": 0, "D": -1, "G": 1}), ["params['D']", ">= 0"]),
     (lambda: mpl.convex_bound([0.1, 0.0], [2], {"L0": 0, "D": 1, "G": 1}), ["steps", "infinite"]),
     (lambda: mpl.huber(0.5, delta=-1), ["delta", "> 0"]),
-    (lambda: mpl.huber(math.nan), ["r", "NaN"]),
+    (lambda: mpl.huber(math.nan), ["r", "finite"]),
     (lambda: mpl.score([1, 2], [1]), ["same length"]),
     (lambda: mpl.r2([1.0, 2.0], [3.0, 3.0]), ["obs", "constant"]),
-    (lambda: mpl.mean_relative_error([1.0, 2.0], [0.0, 3.0]), ["obs", "non-zero"]),
+    (lambda: mpl.mean_relative_error([1.0, 2.0], [0.0, 3.0]), ["obs", "positive"]),
+    (lambda: mpl.worst_relative_error([1.0, 2.0], [-1.0, 3.0]), ["obs", "positive"]),
+    (lambda: mpl.fit([CURVE], delta=1e-300), ["delta", "[1e-09, 1]"]),
+    (lambda: mpl.fit([CURVE], delta=1e300), ["delta", "[1e-09, 1]"]),
+    (lambda: mpl.optimal_schedule(P_TRUE, 100, 1e307, maxiter=50), ["eta_max", "representable"]),
+    (lambda: mpl.load_study_curve("/etc/hostname"), ["path", "run of the study"]),
+    (lambda: mpl.huber([math.inf, 0.1]), ["r", "finite"]),
     (lambda: mpl.study_schedule("cosine_1000"), ["name", "'constant_24000'"]),
     (lambda: mpl.load_study_curve(3), ["path"]),
     (lambda: mpl.load_study_curve("/nonexistent/cosine_24000.csv"), ["path", "existing"]),

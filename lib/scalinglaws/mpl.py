@@ -50,6 +50,8 @@ Fitting methods (:func:`fit`)
   best iterate; it stops long before the optimum.
 * ``"cv-stop"``: the same AdamW path, stopped at the number of steps chosen by leave-one-curve-out
   cross-validation over the training curves (no stopping rule fixed in advance).
+* ``"cv-ridge"``: the objective plus a ridge penalty towards the authors' initial guess, its strength
+  chosen the same way.
 
 The loss-drop sum is evaluated without a loop over steps (:func:`loss_drop_nodes`).
 
@@ -100,7 +102,8 @@ __all__ = [
 
 PARAM_NAMES = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
 CONVENTIONS = ("updates", "logged")
-METHODS = ("optimum", "authors", "cv-stop")
+METHODS = ("optimum", "authors", "cv-stop", "cv-ridge")
+VALIDATIONS = ("curves", "forward")
 STUDY_PEAK_RATE = 3e-4
 """Peak rate of every run of Luo et al. (2025); the authors' procedure works in these rate units."""
 _TINY = 1e-300
@@ -359,15 +362,36 @@ class _Design:
     w_sum: np.ndarray | None = None      # row sums of w
 
 
+_DESIGN_CACHE: dict = {}
+_DESIGN_CACHE_SIZE = 48
+
+
 def _mpl_design(e, n, W, quad):
-    c = np.concatenate([[0.0], np.cumsum(e)])
-    idx, w = _drop_nodes(e, n, W, quad["window"], quad["ratio"], quad["base"], quad["order"],
-                         quad["smooth_tol"])
-    dist = c[n][:, None] - c[idx]                        # S_k(n) = c_n - c_k
-    with np.errstate(divide="ignore"):
+    """The loss-drop design of a curve (nodes, weights, log-distances, log-rates).
+
+    Designs are cached for the schedule scaled to a peak rate of 1 and rescaled on the way out
+    (the logarithms shift by log c, the drop weights scale by c): a schedule fitted and predicted
+    several times, in different rate units, is compressed once."""
+    peak = float(e.max())
+    key = (hash(e.tobytes()), e.size, hash(n.tobytes()), n.size, W, tuple(sorted(quad.items())))
+    base = _DESIGN_CACHE.get(key)
+    if base is None:
+        u = e / peak
+        c = np.concatenate([[0.0], np.cumsum(u)])
+        idx, w = _drop_nodes(u, n, W, quad["window"], quad["ratio"], quad["base"], quad["order"],
+                             quad["smooth_tol"])
+        dist = c[n][:, None] - c[idx]                        # S_k(n) = c_n - c_k
         log_dist = np.where(w != 0, np.log(np.maximum(dist, _TINY)), 0.0)
-        log_eta = np.where(w != 0, np.log(np.maximum(e[idx], _TINY)), 0.0)
-    return _Design(log_area=np.log(c[n]), w=w, log_dist=log_dist, log_eta=log_eta)
+        log_eta = np.where(w != 0, np.log(np.maximum(u[idx], _TINY)), 0.0)
+        base = (np.log(c[n]), w, log_dist, log_eta)
+        if len(_DESIGN_CACHE) >= _DESIGN_CACHE_SIZE:
+            _DESIGN_CACHE.pop(next(iter(_DESIGN_CACHE)))
+        _DESIGN_CACHE[key] = base
+    log_area, w, log_dist, log_eta = base
+    lc = math.log(peak)
+    mask = w != 0
+    return _Design(log_area=log_area + lc, w=w * peak, log_dist=np.where(mask, log_dist + lc, 0.0),
+                   log_eta=np.where(mask, log_eta + lc, 0.0))
 
 
 def _momentum_s2(e, n, W, lam):
@@ -439,6 +463,7 @@ class _Law:
         raise NotImplementedError
 
     def starts(self, designs):  # pragma: no cover - abstract
+        """Start points: a list of (theta, predictions of all training points at theta)."""
         raise NotImplementedError
 
     def to_params(self, theta, r):  # pragma: no cover - abstract
@@ -509,14 +534,16 @@ class _MPL(_Law):
     def starts(self, designs):
         y = np.concatenate([D.y for D in designs])
         out = []
-        for al, C, be, ga in itertools.product((0.3, 0.6, 1.0), (0.3, 1.0, 3.0, 10.0),
-                                               (0.3, 0.6, 1.2), (0.2, 0.5, 0.8)):
-            th = np.array([0.0, 0.0, math.log(al), 0.0, math.log(C), be, ga])
-            X = np.concatenate([np.stack([np.ones_like(D.log_area), np.exp(-al * D.log_area),
-                                          -self._drop(th, D, False)[0]], axis=1) for D in designs])
-            L0, A, b = _linear_fit(X, y)
-            th[[0, 1, 3]] = np.log([L0, A, b])
-            out.append(th)
+        for C, be, ga in itertools.product((0.3, 1.0, 3.0, 10.0), (0.3, 0.6, 1.2), (0.2, 0.5, 0.8)):
+            th = np.array([0.0, 0.0, 0.0, 0.0, math.log(C), be, ga])
+            drop = np.concatenate([self._drop(th, D, False)[0] for D in designs])   # alpha-free
+            for al in (0.3, 0.6, 1.0):
+                X = np.stack([np.ones_like(y), np.concatenate([np.exp(-al * D.log_area) for D in designs]),
+                              -drop], axis=1)
+                coef = _linear_fit(X, y)
+                th_al = th.copy()
+                th_al[[0, 1, 2, 3]] = np.log([coef[0], coef[1], al, coef[2]])
+                out.append((th_al, X @ coef))
         return out
 
     @staticmethod
@@ -563,7 +590,8 @@ class _Power(_Law):
         for al in (0.1, 0.2, 0.3, 0.5, 0.8, 1.2):
             X = np.concatenate([np.stack([np.ones_like(D.log_area), np.exp(-al * D.log_area)], 1)
                                 for D in designs])
-            out.append(np.log(np.concatenate([_linear_fit(X, y), [al]])))
+            coef = _linear_fit(X, y)
+            out.append((np.log(np.concatenate([coef, [al]])), X @ coef))
         return out
 
     @staticmethod
@@ -597,8 +625,8 @@ class _Momentum(_Law):
         for al in (0.1, 0.2, 0.3, 0.5, 0.8, 1.2):
             X = np.concatenate([np.stack([np.ones_like(D.log_area), np.exp(-al * D.log_area), -D.s2], 1)
                                 for D in designs])
-            L0, A, C = _linear_fit(X, y)
-            out.append(np.log([L0, A, al, C]))
+            coef = _linear_fit(X, y)
+            out.append((np.log([coef[0], coef[1], al, coef[2]]), X @ coef))
         return out
 
     @staticmethod
@@ -628,8 +656,9 @@ class _Bound(_Law):
     def starts(self, designs):
         y = np.concatenate([D.y for D in designs])
         X = np.concatenate([np.stack([np.ones_like(D.inv_area), D.inv_area, D.noise], 1) for D in designs])
-        L0, D2, G2 = _linear_fit(X, y)
-        return [np.log([L0, math.sqrt(D2), math.sqrt(G2)])]
+        coef = _linear_fit(X, y)
+        L0, D2, G2 = coef
+        return [(np.log([L0, math.sqrt(D2), math.sqrt(G2)]), X @ coef)]
 
     @staticmethod
     def to_params(theta, r):
@@ -644,17 +673,17 @@ def huber(r, delta=1e-3):
 
     Parameters
     ----------
-    r : real number or array (``inf`` allowed: the loss is ``inf``).
+    r : real number or array of finite reals.
     delta : float, finite and > 0.
 
     Returns
     -------
-    ndarray of the shape of ``r``, every entry >= 0.
+    ndarray of the shape of ``r``, every entry >= 0 (``inf`` only where ``r^2/2`` overflows).
     """
-    r = check.real_array("r", r, allow_inf=True)
+    r = check.real_array("r", r)
     delta = check.real("delta", delta, low=0, low_open=True)
     a = np.abs(r)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore"):
         return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
@@ -736,10 +765,15 @@ class FittedLaw:
         return pred
 
 
-def _fit_work(name, curves, evals):
+def _fit_work(name, curves, evals, inits=0):
+    """Refuse fits above the work cap. Calibrated on the 2-core machine: one evaluation of the law and
+    its Jacobian costs about 12 operations per (observation, node) with about 400 nodes per observation,
+    plus a fixed overhead worth 5e5 operations (1 ms); one grid of initial guesses of the authors'
+    procedure about 4e8 (0.8 s)."""
     n_obs = sum(n.size for _, n, _, _ in curves)
     T_sum = sum(e.size for e, _, _, _ in curves)
-    check.check_work(f"mpl.{name}", operations=float(evals) * n_obs * 600 + 200.0 * T_sum,
+    check.check_work(f"mpl.{name}", operations=float(evals) * (n_obs * 400 * 12 + 5e5) + 4e8 * inits
+                     + 200.0 * T_sum,
                      memory_bytes=float(n_obs) * 600 * 8 * 8 + 40.0 * T_sum,
                      sizes=f"{len(curves)} curves, {n_obs} observations, {T_sum} steps in all")
 
@@ -792,10 +826,12 @@ def _fit_optimum(law, name, curves, convention, delta, n_starts, maxiter, warmup
     res_fn = _Residuals(law, designs)
     lo = np.array([b[0] for b in law.bounds])
     hi = np.array([b[1] for b in law.bounds])
+    log_y = np.concatenate([D.log_y for D in designs])
+    eps = 0.01 * np.exp(log_y.min())
     starts = []
-    for th in law.starts(designs):
-        th = np.clip(th, lo, hi)
-        starts.append((float(_huber(res_fn.residuals(th), delta).sum()), th))
+    for th, pred in law.starts(designs):          # screened by the objective of their linear fit
+        r_start = np.log(np.maximum(pred, eps)) - log_y
+        starts.append((float(_huber(r_start, delta).sum()), np.clip(th, lo, hi)))
     starts.sort(key=lambda t: t[0])
     best, best_obj = None, math.inf
     for _, th in starts[:n_starts]:
@@ -869,6 +905,22 @@ def _authors_objective(p, designs, delta):
     return total, g
 
 
+def _authors_value(p, designs, delta):
+    """The authors' training loss alone (no gradient): for held-out curves along a path."""
+    total = 0.0
+    for D in designs:
+        L0, A, alpha, B, C, beta, gamma = p
+        if not C > 0:
+            return math.nan
+        _, u = _log1p_exp(math.log(C) + D.log_dist - gamma * D.log_eta)
+        ld = D.w_sum - (np.exp(-beta * u) * D.w).sum(axis=1)
+        pred = L0 + A * np.exp(-alpha * D.log_area) - B * ld
+        r = D.log_y - np.log(np.maximum(pred, 1e-10))
+        psi = np.clip(r, -delta, delta)
+        total += float(psi @ (r - 0.5 * psi))
+    return total
+
+
 def _authors_initial_guess(curves_scaled, delta, eta_max):
     """Grid-initialised L-BFGS-B fit of L0 + A S^-alpha - B (eta_max - eta_last), bounds >= 0."""
     ys = [y for _, _, y, _ in curves_scaled]
@@ -886,29 +938,29 @@ def _authors_initial_guess(curves_scaled, delta, eta_max):
 
     def f(p):
         L0, A, alpha, B = p
-        pw = area ** (-alpha)
+        pw = np.exp(-alpha * log_area)
         pred = L0 + A * pw - B * drop
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = log_y - np.log(pred)
-        if not np.all(np.isfinite(r)):
+        if not pred.min() > 0:
             return np.inf, np.zeros(4)
-        small = np.abs(r) <= delta
-        J = float(np.where(small, 0.5 * r * r, delta * (np.abs(r) - 0.5 * delta)).sum())
-        wgt = -np.where(small, r, delta * np.sign(r)) / pred
-        return J, np.array([wgt.sum(), wgt @ pw, -A * (wgt * log_area) @ pw, -(wgt @ drop)])
+        r = log_y - np.log(pred)
+        psi = np.clip(r, -delta, delta)                  # Huber: psi (r - psi/2), derivative psi
+        wgt = -psi / pred
+        return float(psi @ (r - 0.5 * psi)), np.array([wgt.sum(), wgt @ pw, -A * ((wgt * log_area) @ pw),
+                                                        -(wgt @ drop)])
 
     best = None
     grid = itertools.product(np.linspace(m - 0.2, m + 0.2, 5),
                              math.exp(intercept) + np.array([-0.1, 0.0, 0.1]),
                              -slope + np.array([-0.1, 0.0, 0.1]), (100.0, 550.0, 1000.0))
-    for p0 in grid:
-        p0 = np.maximum(np.array(p0, dtype=float), 0.0)
-        if not np.isfinite(f(p0)[0]):
-            continue
-        res = minimize(f, p0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 4,
-                       options={"maxiter": 100000, "ftol": 1e-9, "gtol": 1e-6})
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
+    with np.errstate(all="ignore"):   # trial points may overflow: they get an infinite objective
+        for p0 in grid:
+            p0 = np.maximum(np.array(p0, dtype=float), 0.0)
+            if not np.isfinite(f(p0)[0]):
+                continue
+            res = minimize(f, p0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 4,
+                           options={"maxiter": 100000, "ftol": 1e-9, "gtol": 1e-6})
+            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+                best = res
     if best is None:
         raise ValueError("the authors' initial guess failed: the simplified law predicts a non-positive "
                          "loss from every grid point (are the losses and rates of the same runs?)")
@@ -961,11 +1013,23 @@ def _scaled_for_init(curves, rate_scale):
     return [(es, la, y, eta_max - es[n - 1]) for (es, la, y, _), (_, n, _, _) in zip(out, curves)], eta_max
 
 
+_INIT_CACHE: dict = {}
+
+
 def _authors_prepare(curves, quad, delta):
     r_train = max(float(e.max()) for e, _, _, _ in curves)
     rate_scale = STUDY_PEAK_RATE / r_train
     scaled, eta_max = _scaled_for_init(curves, rate_scale)
-    p0, init_obj = _authors_initial_guess(scaled, delta, eta_max)
+    # the initial guess is a deterministic function of the data: methods that need it for the same
+    # curves (the authors' fit, the final fit and the folds of the cross-validated ones) share it
+    key = (delta, eta_max, tuple((hash(es.tobytes()), hash(y.tobytes()), hash(dn.tobytes()))
+                                 for es, _, y, dn in scaled))
+    if key not in _INIT_CACHE:
+        if len(_INIT_CACHE) >= 64:
+            _INIT_CACHE.pop(next(iter(_INIT_CACHE)))
+        _INIT_CACHE[key] = _authors_initial_guess(scaled, delta, eta_max)
+    p0, init_obj = _INIT_CACHE[key]
+    p0 = p0.copy()
     impl = _AuthorsLaw(quad)
     designs = _designs(impl, curves, 1.0 / rate_scale, float32=True)
     return impl, designs, p0, init_obj, rate_scale
@@ -981,8 +1045,9 @@ def _authors_params(p, rate_scale):
 def _authors_result(method, impl, designs, p, rate_scale, convention, info, delta):
     obj = _authors_objective(p, designs, delta)[0]
     msgs = []
-    if not p[4] > 0:
-        msgs.append("C <= 0: the law is undefined")
+    for name, v in zip(PARAM_NAMES[1:], p[1:]):
+        if not v > 0:
+            msgs.append(f"{name} = {v:.3g} <= 0: AdamW (which has no bounds) left the law's domain")
     return FittedLaw(law="multi-power", params=_authors_params(p, rate_scale), objective=float(obj),
                      method=method, convention=convention, degenerate=tuple(msgs), info=info,
                      eta_ref=1.0 / rate_scale, _theta=np.array(p, dtype=float), _impl=impl)
@@ -1000,29 +1065,135 @@ def _fit_authors(curves, convention, delta, maxiter, quad):
     return _authors_result("authors", impl, designs, p, rate_scale, convention, info, delta)
 
 
-def _fit_cv_stop(curves, convention, delta, maxiter, quad):
-    """AdamW path of the authors' procedure, stopped after K steps, K by leave-one-curve-out CV."""
-    if len(curves) < 2:
-        raise ValueError(f"method='cv-stop' needs at least two training curves (one is held out in "
-                         f"turn), got {len(curves)}")
+def _validation_folds(curves, validation):
+    """(fit curves, held-out curves) pairs: each curve held out in turn, or each curve's last third."""
+    if validation == "curves":
+        if len(curves) < 2:
+            raise ValueError(f"validation='curves' needs at least two training curves (one is held out in "
+                             f"turn), got {len(curves)}")
+        return [(curves[:j] + curves[j + 1:], [curves[j]]) for j in range(len(curves))]
+    head, tail = [], []
+    for e, n, W, y in curves:
+        cut = n <= n.min() + (2.0 / 3.0) * (n.max() - n.min())
+        if cut.sum() < 3 or (~cut).sum() < 1:
+            raise ValueError("validation='forward' needs at least 4 observations per curve (two thirds "
+                             "to fit, the rest to validate)")
+        head.append((e, n[cut], W, y[cut]))
+        tail.append((e, n[~cut], W, y[~cut]))
+    return [(head, tail)]
+
+
+def _held_out_value(p, held_designs):
+    with np.errstate(all="ignore"):
+        v = _authors_value(p, held_designs, _HELD_DELTA[0]) / sum(D.y.size for D in held_designs)
+    return v if np.isfinite(v) else math.inf
+
+
+_HELD_DELTA = [1e-3]
+
+
+def _fit_cv_stop(curves, convention, delta, maxiter, quad, validation):
+    """AdamW path of the authors' procedure, stopped after K steps, K chosen by validation."""
+    _HELD_DELTA[0] = delta
     held_scores = np.zeros(maxiter)
-    for j in range(len(curves)):
-        rest = curves[:j] + curves[j + 1:]
-        impl, designs, p0, _, rate_scale = _authors_prepare(rest, quad, delta)
-        held = _designs(impl, [curves[j]], 1.0 / rate_scale, float32=True)
+    for fit_part, held_part in _validation_folds(curves, validation):
+        impl, designs, p0, _, rate_scale = _authors_prepare(fit_part, quad, delta)
+        held = _designs(impl, held_part, 1.0 / rate_scale, float32=True)
         _, after, _ = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), maxiter, stop=False)
-        path = [_authors_objective(p, held, delta)[0] for p in after]
+        path = [_held_out_value(p, held) for p in after]
         path += [path[-1] if path else math.inf] * (maxiter - len(path))
-        held_scores += np.array(path) / curves[j][3].size
+        held_scores += np.array(path)
     K = int(np.argmin(held_scores)) + 1
     impl, designs, p0, init_obj, rate_scale = _authors_prepare(curves, quad, delta)
     objs, after, _ = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), K, stop=False)
     p = after[-1] if after else p0
     info = {"initial_guess": _authors_params(p0, rate_scale), "initial_objective": init_obj,
             "steps_taken": len(after), "cv_steps": K, "cv_curve": held_scores.tolist(),
-            "path_objective": objs.tolist(),
+            "validation": validation, "path_objective": objs.tolist(),
             "path_params": [_authors_params(q, rate_scale) for q in after]}
     return _authors_result("cv-stop", impl, designs, p, rate_scale, convention, info, delta)
+
+
+RIDGE_GRID = (1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 0.0)
+"""Ridge strengths of ``method="cv-ridge"``, in units of ``n_obs delta^2`` (largest first)."""
+
+
+def _ridge_fit(p_start, p0, designs, delta, lam, maxiter):
+    """Minimise the authors' objective + lam sum((p - p0)/lr)^2 over the raw parameters (C > 0)."""
+    n_data = sum(D.y.size for D in designs)
+    lr = _ADAM_LR
+
+    def residuals_and_jacobian(p):
+        rs, Js = [], []
+        for D in designs:
+            pred, J = _AuthorsLaw.value_and_jacobian(p, D)
+            safe = np.maximum(pred, 1e-10)
+            rs.append(np.log(safe) - D.log_y)
+            Js.append(np.where((pred > 1e-10)[:, None], J / safe[:, None], 0.0))
+        scale = math.sqrt(2.0 * lam)
+        return (np.concatenate(rs + [scale * (p - p0) / lr]),
+                np.concatenate(Js + [np.diag(np.full(7, scale) / lr)]))
+
+    cache = {}
+
+    def fun(p):
+        key = p.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = residuals_and_jacobian(p)
+        return cache[key][0]
+
+    def jac(p):
+        fun(p)
+        return cache[p.tobytes()][1]
+
+    d2 = delta * delta
+
+    def rho(z):
+        # Huber on the data rows (z = r^2), quadratic on the penalty rows: cost = sum(rho)/2
+        out = np.empty((3, z.size))
+        zd, zp = z[:n_data], z[n_data:]
+        big = zd > d2
+        sq = np.sqrt(np.where(big, zd, 1.0))
+        out[0, :n_data] = np.where(big, 2.0 * delta * sq - d2, zd)
+        out[1, :n_data] = np.where(big, delta / sq, 1.0)
+        out[2, :n_data] = np.where(big, -0.5 * delta / (sq * np.where(big, zd, 1.0)), 0.0)
+        out[0, n_data:], out[1, n_data:], out[2, n_data:] = zp, 1.0, 0.0
+        return out
+
+    lo = np.full(7, -np.inf)
+    lo[4] = 1e-12
+    start = np.maximum(p_start, lo + 1e-12)
+    with np.errstate(all="ignore"):
+        res = least_squares(fun, start, jac=jac, bounds=(lo, np.full(7, np.inf)), loss=rho, f_scale=1.0,
+                            method="trf", x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12,
+                            max_nfev=maxiter)
+    return res.x
+
+
+def _fit_cv_ridge(curves, convention, delta, maxiter, quad, validation):
+    """The authors' objective plus a ridge penalty towards their initial guess, in AdamW's units
+    (``lam sum((p - p0)/lr)^2``); ``lam`` from :data:`RIDGE_GRID` by validation."""
+    _HELD_DELTA[0] = delta
+    held_scores = np.zeros(len(RIDGE_GRID))
+    for fit_part, held_part in _validation_folds(curves, validation):
+        impl, designs, p0, _, rate_scale = _authors_prepare(fit_part, quad, delta)
+        held = _designs(impl, held_part, 1.0 / rate_scale, float32=True)
+        unit = sum(D.y.size for D in designs) * delta * delta
+        p = p0
+        for i, rho_ in enumerate(RIDGE_GRID):          # a path from strong to no penalty, warm-started
+            p = _ridge_fit(p, p0, designs, delta, rho_ * unit, maxiter)
+            held_scores[i] += _held_out_value(p, held)
+    i_best = int(np.argmin(held_scores))
+    impl, designs, p0, init_obj, rate_scale = _authors_prepare(curves, quad, delta)
+    unit = sum(D.y.size for D in designs) * delta * delta
+    p = p0
+    for rho_ in RIDGE_GRID[:i_best + 1]:
+        p = _ridge_fit(p, p0, designs, delta, rho_ * unit, maxiter)
+    info = {"initial_guess": _authors_params(p0, rate_scale), "initial_objective": init_obj,
+            "ridge": RIDGE_GRID[i_best], "ridge_grid": list(RIDGE_GRID), "cv_curve": held_scores.tolist(),
+            "validation": validation}
+    return _authors_result("cv-ridge", impl, designs, p, rate_scale, convention, info, delta)
 
 
 # ============================================================================ public fitters
@@ -1030,7 +1201,7 @@ _DEFAULT_QUAD = {"window": 64, "ratio": 0.25, "base": 16, "order": 4, "smooth_to
 
 
 def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n_starts=None,
-        maxiter=None, quadrature=None) -> FittedLaw:
+        maxiter=None, quadrature=None, validation="curves") -> FittedLaw:
     r"""Fit the Multi-Power Law to loss curves ``[(lrs, steps, losses), ...]``.
 
     Every method minimises (or descends) the authors' objective
@@ -1057,15 +1228,22 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
       norm below 1e-5) and returns the parameters after the step taken at the lowest objective seen
       (as their loop records them). Analytic gradients in numpy.
     * ``method="cv-stop"``: the AdamW path of ``"authors"``, run for ``K`` steps, ``K`` chosen by
-      leave-one-curve-out cross-validation: for each training curve, the procedure is run on the
-      others (``maxiter`` steps, no stopping rule) and the held-out curve's objective per point is
-      recorded along the path; ``K`` minimises the sum over held-out curves. Needs >= 2 curves.
+      validation: with ``validation="curves"`` (leave-one-curve-out; needs >= 2 curves) each training
+      curve is held out in turn, the procedure is run on the others (``maxiter`` steps, no stopping
+      rule) and the held-out objective per point is recorded along the path; ``K`` minimises its sum
+      over the held-out curves. With ``validation="forward"`` the procedure is run on the first two
+      thirds (in steps) of every curve and validated on the rest.
+    * ``method="cv-ridge"``: the authors' objective plus ``lam sum_i ((p_i - p0_i)/lr_i)^2``, a ridge
+      penalty towards the authors' initial guess ``p0`` in the units of AdamW's learning rates ``lr``,
+      minimised by trust-region least squares; ``lam = rho n delta^2`` (``n`` training points) with
+      ``rho`` in :data:`RIDGE_GRID` chosen by the same validation (a warm-started path from the
+      strongest penalty to none).
 
     Parameters
     ----------
     curves : list of (lrs, steps, losses)
         ``lrs`` 1-D rates >= 0; ``steps`` integers in ``convention``; ``losses`` > 0.
-    method : "optimum", "authors" or "cv-stop".
+    method : "optimum", "authors", "cv-stop" or "cv-ridge".
     convention : None, "updates" or "logged"
         How ``steps`` are read (module docstring); None: ``"updates"`` for ``"optimum"``,
         ``"logged"`` (the authors' code) for ``"authors"`` and ``"cv-stop"``.
@@ -1075,10 +1253,11 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
         Huber threshold.
     n_starts : None or int in [1, 108] (``"optimum"`` only).
     maxiter : None or int >= 1
-        L-BFGS-B iterations per start (``"optimum"``, default 3000) or the cap on AdamW steps
-        (default 200).
+        Evaluations per start (``"optimum"``, default 3000), the cap on AdamW steps (``"authors"``,
+        ``"cv-stop"``, default 200) or on evaluations per ridge fit (``"cv-ridge"``, default 400).
     quadrature : None or dict of :func:`loss_drop_nodes` options (window, ratio, base, order,
         smooth_tol).
+    validation : "curves" or "forward" (``"cv-stop"`` and ``"cv-ridge"`` only).
 
     Returns
     -------
@@ -1087,6 +1266,10 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
         ``.predict(lrs, steps)`` in the fit's convention, ``.degenerate``, ``.info``.
     """
     method = check.choice("method", method, METHODS)
+    validation = check.choice("validation", validation, VALIDATIONS)
+    if validation != "curves" and not method.startswith("cv-"):
+        raise ValueError(f"validation applies to method='cv-stop' or 'cv-ridge' only, got "
+                         f"validation={validation!r} with method={method!r}")
     if convention is None:
         convention = "updates" if method == "optimum" else "logged"
     convention = _check_convention(convention)
@@ -1100,7 +1283,8 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
         w, ra, ba, o, st = _check_quadrature(quad["window"], quad["ratio"], quad["base"], quad["order"],
                                              quad["smooth_tol"])
         quad = {"window": w, "ratio": ra, "base": ba, "order": o, "smooth_tol": st}
-    delta = check.real("delta", delta, low=0, low_open=True, domain="a finite real number > 0")
+    delta = check.real("delta", delta, low=1e-9, high=1.0,
+                       domain="a Huber threshold on log-residuals in [1e-09, 1]")
     if method == "optimum":
         n_starts = 4 if n_starts is None else check.integer("n_starts", n_starts, low=1, high=108)
         maxiter = 3000 if maxiter is None else check.integer("maxiter", maxiter, low=1)
@@ -1108,27 +1292,32 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
         if n_starts is not None:
             raise ValueError(f"n_starts applies to method='optimum' only (the authors' procedure starts "
                              f"from its own grid), got n_starts={n_starts!r} with method={method!r}")
-        maxiter = 200 if maxiter is None else check.integer("maxiter", maxiter, low=1, high=100000)
+        default = 400 if method == "cv-ridge" else 200
+        maxiter = default if maxiter is None else check.integer("maxiter", maxiter, low=1, high=100000)
     curves = _check_curves(curves, warmup, convention)
     for e, n, _, _ in curves:
         _drop_work(f"mpl.fit (method={method!r})", e.size, n.size, quad["window"], quad["base"])
     if method == "optimum":
-        _fit_work("fit", curves, n_starts * maxiter * 0.05 + 108)
+        _fit_work("fit", curves, n_starts * min(maxiter, 100) + 36)
         return _fit_optimum(_MPL(quad), "multi-power", curves, convention, delta, n_starts, maxiter, warmup)
     if method == "authors":
-        _fit_work("fit", curves, maxiter + 10)
+        _fit_work("fit", curves, maxiter, inits=1)
         return _fit_authors(curves, convention, delta, maxiter, quad)
-    _fit_work("fit", curves, (maxiter + 10) * (len(curves) + 1) * 2)
-    return _fit_cv_stop(curves, convention, delta, maxiter, quad)
+    if method == "cv-stop":
+        _fit_work("fit", curves, maxiter * 2 * (len(curves) + 1), inits=len(curves) + 1)
+        return _fit_cv_stop(curves, convention, delta, maxiter, quad, validation)
+    _fit_work("fit", curves, min(maxiter, 60) * len(RIDGE_GRID) * (len(curves) + 1), inits=len(curves) + 1)
+    return _fit_cv_ridge(curves, convention, delta, maxiter, quad, validation)
 
 
 def _simple_fit(law, name, curves, convention, warmup, delta, n_starts, maxiter, n_max):
     convention = _check_convention(convention)
-    delta = check.real("delta", delta, low=0, low_open=True, domain="a finite real number > 0")
+    delta = check.real("delta", delta, low=1e-9, high=1.0,
+                       domain="a Huber threshold on log-residuals in [1e-09, 1]")
     n_starts = check.integer("n_starts", n_starts, low=1, high=n_max)
     maxiter = check.integer("maxiter", maxiter, low=1)
     curves = _check_curves(curves, warmup, convention)
-    _fit_work(name, curves, n_starts * maxiter * 0.05)
+    _fit_work(name, curves, n_starts * min(maxiter, 100))
     return _fit_optimum(law, name, curves, convention, delta, n_starts, maxiter, warmup)
 
 
@@ -1170,16 +1359,24 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
     ----------
     lrs : 1-D array of rates >= 0, at least one positive.
     steps : 1-D integer array in ``convention``.
-    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0).
+    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0), or a list of such mappings
+        (the schedule is then compressed once and every parameter set evaluated on it).
     warmup : None or int (``"updates"`` only).
     window : int >= 64 or None (dense, exact sum; O(len(steps) x len(lrs)) memory).
     convention : "updates" or "logged".
 
     Returns
     -------
-    ndarray of the predicted losses; a value that overflows a double raises ValueError.
+    ndarray of the predicted losses (shape ``(len(steps),)``, or ``(len(params), len(steps))`` for a
+    list); a value that overflows a double raises ValueError.
     """
-    L0, A, alpha, B, C, beta, gamma = _check_mpl_params(params)
+    many = isinstance(params, (list, tuple))
+    if many:
+        if not params:
+            raise ValueError("params must be a mapping or a non-empty list of mappings, got []")
+        checked = [_check_mpl_params(q) for q in params]
+    else:
+        checked = [_check_mpl_params(params)]
     e = _check_lrs(lrs)
     convention = _check_convention(convention)
     n, W = _observations(e, steps, warmup, convention)
@@ -1187,15 +1384,22 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
     quad["window"], *_ = _check_quadrature(window, quad["ratio"], quad["base"], quad["order"],
                                            quad["smooth_tol"])
     _drop_work("mpl.multi_power_law", e.size, n.size, quad["window"], quad["base"])
+    check.check_work("mpl.multi_power_law", operations=float(len(checked)) * n.size * 600 * 20,
+                     sizes=f"{len(checked)} parameter sets, len(steps) = {n.size}")
     D = _mpl_design(e, n, W, quad)
-    with np.errstate(all="ignore"):        # an overflow is reported below, as not representable
-        theta = np.array([0.0, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
-        pred, _ = _MPL(quad).value(theta, D)
-        out = pred - 1.0 + L0
-    if not np.all(np.isfinite(out)):
-        raise check.not_representable("the Multi-Power Law prediction",
-                                      f"params {dict(params)!r:.200} give {out[~np.isfinite(out)][0]!r}")
-    return out
+    law = _MPL(quad)
+    rows = []
+    for i, (L0, A, alpha, B, C, beta, gamma) in enumerate(checked):
+        with np.errstate(all="ignore"):        # an overflow is reported below, as not representable
+            theta = np.array([0.0, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
+            pred, _ = law.value(theta, D)
+            out = pred - 1.0 + L0
+        if not np.all(np.isfinite(out)):
+            q = params[i] if many else params
+            raise check.not_representable("the Multi-Power Law prediction",
+                                          f"params {dict(q)!r:.200} give {out[~np.isfinite(out)][0]!r}")
+        rows.append(out)
+    return np.array(rows) if many else rows[0]
 
 
 def convex_bound(lrs, steps, params, convention="updates") -> np.ndarray:
@@ -1291,39 +1495,40 @@ def final_loss_and_gradient(lrs, params, warmup=None):
     T = e.size
     check.check_work("mpl.final_loss_and_gradient", operations=40.0 * T, memory_bytes=16 * 8.0 * T,
                      sizes=f"len(lrs) = {T}")
-    c = np.concatenate([[0.0], np.cumsum(e)])
-    cT = c[-1]
-    k = np.arange(W, T)
-    R = cT - c[k]
-    ek = e[k]
-    log_ek = np.log(ek)
-    d = e[k - 1] - ek
-    llx = math.log(C) - gamma * log_ek + np.log(R)           # log(C x_k)
-    u = np.logaddexp(0.0, llx)                               # log(1 + C x_k)
-    q = np.exp(-beta * u)
-    G = -np.expm1(-beta * u)
-    sig = -np.expm1(-u)                                      # C x / (1 + C x)
-    # G'(x) x = beta q sig;  G'(x) eta^-gamma = beta q sig / R
-    Gp_x = beta * q * sig
-    Gp_eta = Gp_x / R
-    loss = L0 + A * cT ** (-alpha) - B * np.sum(d * G)
-    grad = np.full(T, -alpha * A * cT ** (-alpha - 1.0))
-    inner = np.zeros(T)
-    inner[k - 1] += G                 # d_k depends on eta_{k-1} with +1
-    inner[k] -= G                     # and on eta_k with -1
-    inner[k] += -gamma * d * Gp_x / ek
-    acc = np.zeros(T)
-    acc[k] = d * Gp_eta
-    inner += np.cumsum(acc)           # R_k contains eta_j for every j >= k
-    grad -= B * inner
+    with np.errstate(all="ignore"):       # overflow is reported below, as not representable
+        c = np.concatenate([[0.0], np.cumsum(e)])
+        cT = c[-1]
+        k = np.arange(W, T)
+        R = cT - c[k]
+        ek = e[k]
+        log_ek = np.log(ek)
+        d = e[k - 1] - ek
+        llx = math.log(C) - gamma * log_ek + np.log(R)           # log(C x_k)
+        u = np.logaddexp(0.0, llx)                               # log(1 + C x_k)
+        q = np.exp(-beta * u)
+        G = -np.expm1(-beta * u)
+        sig = -np.expm1(-u)                                      # C x / (1 + C x)
+        # G'(x) x = beta q sig;  G'(x) eta^-gamma = beta q sig / R
+        Gp_x = beta * q * sig
+        Gp_eta = Gp_x / R
+        loss = L0 + A * cT ** (-alpha) - B * np.sum(d * G)
+        grad = np.full(T, -alpha * A * cT ** (-alpha - 1.0))
+        inner = np.zeros(T)
+        inner[k - 1] += G                 # d_k depends on eta_{k-1} with +1
+        inner[k] -= G                     # and on eta_k with -1
+        inner[k] += -gamma * d * Gp_x / ek
+        acc = np.zeros(T)
+        acc[k] = d * Gp_eta
+        inner += np.cumsum(acc)           # R_k contains eta_j for every j >= k
+        grad -= B * inner
     if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
         raise check.not_representable("the Multi-Power Law's final loss or its gradient",
                                       f"params {dict(params)!r:.200}")
     return float(loss), grad
 
 
-def _rates_from_u(u, eta_max, head):
-    return np.concatenate([head, eta_max * np.exp(-np.cumsum(u))])
+def _rates_from_u(u, eta_max, head, cap=np.inf):
+    return np.concatenate([head, eta_max * np.exp(-np.minimum(np.cumsum(u), cap))])
 
 
 def optimal_schedule(params, T, eta_max, warmup=0, eta_min=None, maxiter=2000):
@@ -1359,9 +1564,29 @@ def optimal_schedule(params, T, eta_max, warmup=0, eta_min=None, maxiter=2000):
     n = T - warmup
     log_floor = math.log(eta_max / eta_min) if eta_min else 60.0
 
+    L0, A, alpha, B = (float(params[k]) for k in ("L0", "A", "alpha", "B"))
+    with np.errstate(all="ignore"):
+        # the loss's natural scale: the objective is optimised as (L - L0)/scale, so that L-BFGS-B's
+        # tolerances mean the same for any units of the loss
+        scale = max(alpha * A * (eta_max * T) ** (-alpha), B * eta_max)
+    try:   # the constant schedule must have a representable loss and gradient
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"the loss scale is {scale!r}")
+        final_loss_and_gradient(_rates_from_u(np.zeros(T - warmup), eta_max, head), params,
+                                warmup=warmup if warmup else 1)
+    except ValueError as err:
+        raise ValueError(f"optimal_schedule: with eta_max={eta_max!r} and params={dict(params)!r:.200} the "
+                         f"law's final loss or gradient is not representable in double precision ({err})") from None
+
     def f(u):
-        lrs = _rates_from_u(u, eta_max, head)
-        loss, g = final_loss_and_gradient(lrs, params, warmup=warmup if warmup else 1)
+        lrs = _rates_from_u(u, eta_max, head, cap=log_floor + 50.0)
+        if not lrs.min() > 0:
+            return 1e300, np.zeros_like(u)      # a trial step far outside: reject it
+        try:
+            loss, g = final_loss_and_gradient(lrs, params, warmup=warmup if warmup else 1)
+        except ValueError:
+            return 1e300, np.zeros_like(u)
+        loss, g = (loss - L0) / scale, g / scale
         post = g[warmup:] * lrs[warmup:]
         gu = -np.cumsum(post[::-1])[::-1]
         pen = np.sum(u) - log_floor
@@ -1415,28 +1640,28 @@ def rmse(pred, obs) -> float:
     return float(np.sqrt(np.mean((p - o) ** 2)))
 
 
-def _nonzero_obs(o):
-    if np.any(o == 0):
-        i = int(np.argmax(o == 0))
-        raise ValueError(f"obs must be non-zero for a relative error, got obs[{i}] = 0.0")
+def _positive_obs(o):
+    if np.any(o <= 0):
+        i = int(np.argmax(o <= 0))
+        raise ValueError(f"obs must be positive (losses) for a relative error, got obs[{i}] = {o[i]!r}")
 
 
 def mean_relative_error(pred, obs) -> float:
-    """``mean |pred - obs| / |obs|`` (1-D arrays of finite reals, same length, obs non-zero)."""
+    """``mean |pred - obs| / obs`` (1-D arrays of finite reals, same length, obs > 0)."""
     p, o = _pair(pred, obs)
-    _nonzero_obs(o)
+    _positive_obs(o)
     return float(np.mean(np.abs(p - o) / np.abs(o)))
 
 
 def worst_relative_error(pred, obs) -> float:
-    """``max |pred - obs| / |obs|`` (1-D arrays of finite reals, same length, obs non-zero)."""
+    """``max |pred - obs| / obs`` (1-D arrays of finite reals, same length, obs > 0)."""
     p, o = _pair(pred, obs)
-    _nonzero_obs(o)
+    _positive_obs(o)
     return float(np.max(np.abs(p - o) / np.abs(o)))
 
 
 def score(pred, obs) -> dict:
-    """All five scores: {"R2", "MAE", "RMSE", "mean_rel", "worst_rel"} (arguments as :func:`r2`)."""
+    """All five scores: {"R2", "MAE", "RMSE", "mean_rel", "worst_rel"} (obs varying and > 0)."""
     return {"R2": r2(pred, obs), "MAE": mae(pred, obs), "RMSE": rmse(pred, obs),
             "mean_rel": mean_relative_error(pred, obs), "worst_rel": worst_relative_error(pred, obs)}
 
@@ -1506,6 +1731,9 @@ def load_study_curve(path):
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path must be an existing CSV file, got {str(path)!r}")
+    if path.stem not in STUDY_RUNS:
+        raise ValueError(f"path must name a run of the study, <run>.csv with <run> one of "
+                         f"{', '.join(STUDY_RUNS)}; got {str(path)!r}")
     e = study_schedule(path.stem)
     rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     if rows.shape[1] != 3:
