@@ -289,6 +289,18 @@ def test_convex_bound_matches_the_theorem_and_is_recovered():
         assert m.params[k] == pytest.approx(v, rel=1e-5)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), zeros=st.integers(0, 3), D=st.floats(0.0, 10.0), G=st.floats(0.0, 10.0))
+def test_convex_bound_for_random_schedules(seed, zeros, D, G):
+    """Random positive schedules (after up to three zero rates) against the theorem written in loops."""
+    rng = np.random.default_rng(seed)
+    e = np.concatenate([np.zeros(zeros), rng.uniform(0.01, 1.0, 30)])
+    steps = np.array([zeros + 1, zeros + 2, zeros + 17, e.size])
+    p = {"L0": -0.5, "D": D, "G": G}
+    want = [p["L0"] + bound_brute(e, n, D, G) for n in steps]
+    np.testing.assert_allclose(mpl.convex_bound(e, steps, p), want, rtol=1e-11, atol=1e-12)
+
+
 # ----------------------------------------------------------------------------- the authors' procedure
 def adamw_reference(p0, grad, lrs, steps, wd=0.01, b1=0.9, b2=0.999, eps=1e-8):
     """torch.optim.AdamW as its documentation states the algorithm (one line per line there)."""

@@ -44,7 +44,8 @@ Baselines and a third law
 Fitting methods (:func:`fit`)
 -----------------------------
 * ``"optimum"``: the minimum of the authors' objective, the sum over curves of the Huber loss
-  (``delta = 1e-3``) of ``log L_pred - log L``, by L-BFGS-B with analytic gradients from a grid.
+  (``delta = 1e-3``) of ``log L_pred - log L``, by trust-region least squares with analytic
+  Jacobians from a grid of start points.
 * ``"authors"``: the procedure of the authors' public code, reproduced in numpy (see :func:`fit`):
   a grid-initialised L-BFGS-B guess on a simplified law, then at most 200 AdamW steps, keeping the
   best iterate; it stops long before the optimum.
@@ -77,6 +78,7 @@ from . import _validation as check
 
 __all__ = [
     "PARAM_NAMES",
+    "RIDGE_GRID",
     "STUDY_PEAK_RATE",
     "STUDY_RUNS",
     "FittedLaw",
@@ -374,7 +376,9 @@ def _mpl_design(e, n, W, quad):
     several times, in different rate units, is compressed once."""
     peak = float(e.max())
     key = (hash(e.tobytes()), e.size, hash(n.tobytes()), n.size, W, tuple(sorted(quad.items())))
-    base = _DESIGN_CACHE.get(key)
+    hit = _DESIGN_CACHE.get(key)
+    # a hit must be the same schedule and steps, not only the same hashes
+    base = hit[2] if hit is not None and np.array_equal(hit[0], e) and np.array_equal(hit[1], n) else None
     if base is None:
         u = e / peak
         c = np.concatenate([[0.0], np.cumsum(u)])
@@ -386,7 +390,7 @@ def _mpl_design(e, n, W, quad):
         base = (np.log(c[n]), w, log_dist, log_eta)
         if len(_DESIGN_CACHE) >= _DESIGN_CACHE_SIZE:
             _DESIGN_CACHE.pop(next(iter(_DESIGN_CACHE)))
-        _DESIGN_CACHE[key] = base
+        _DESIGN_CACHE[key] = (e.copy(), n.copy(), base)
     log_area, w, log_dist, log_eta = base
     lc = math.log(peak)
     mask = w != 0
@@ -743,7 +747,7 @@ class FittedLaw:
     _warmup: object = field(repr=False, default=None)
 
     def predict(self, lrs, steps, warmup=None) -> np.ndarray:
-        """Predicted loss at ``steps`` of the schedule ``lrs``, in the law's :attr:`convention`.
+        """Predicted loss at ``steps`` of the schedule ``lrs``, in the law's ``convention``.
 
         Parameters
         ----------
@@ -1022,13 +1026,16 @@ def _authors_prepare(curves, quad, delta):
     scaled, eta_max = _scaled_for_init(curves, rate_scale)
     # the initial guess is a deterministic function of the data: methods that need it for the same
     # curves (the authors' fit, the final fit and the folds of the cross-validated ones) share it
-    key = (delta, eta_max, tuple((hash(es.tobytes()), hash(y.tobytes()), hash(dn.tobytes()))
-                                 for es, _, y, dn in scaled))
-    if key not in _INIT_CACHE:
+    key = (delta, eta_max, tuple((hash(es.tobytes()), hash(la.tobytes()), hash(y.tobytes()))
+                                 for es, la, y, _ in scaled))
+    data = [np.concatenate([es, la, y]) for es, la, y, _ in scaled]
+    hit = _INIT_CACHE.get(key)
+    if hit is None or len(hit[0]) != len(data) or not all(np.array_equal(a, b) for a, b in zip(hit[0], data)):
         if len(_INIT_CACHE) >= 64:
             _INIT_CACHE.pop(next(iter(_INIT_CACHE)))
-        _INIT_CACHE[key] = _authors_initial_guess(scaled, delta, eta_max)
-    p0, init_obj = _INIT_CACHE[key]
+        hit = (data, _authors_initial_guess(scaled, delta, eta_max))
+        _INIT_CACHE[key] = hit
+    p0, init_obj = hit[1]
     p0 = p0.copy()
     impl = _AuthorsLaw(quad)
     designs = _designs(impl, curves, 1.0 / rate_scale, float32=True)
@@ -1083,24 +1090,21 @@ def _validation_folds(curves, validation):
     return [(head, tail)]
 
 
-def _held_out_value(p, held_designs):
+def _held_out_value(p, held_designs, delta):
+    """The authors' objective per held-out point (inf where the parameters leave the law's domain)."""
     with np.errstate(all="ignore"):
-        v = _authors_value(p, held_designs, _HELD_DELTA[0]) / sum(D.y.size for D in held_designs)
+        v = _authors_value(p, held_designs, delta) / sum(D.y.size for D in held_designs)
     return v if np.isfinite(v) else math.inf
-
-
-_HELD_DELTA = [1e-3]
 
 
 def _fit_cv_stop(curves, convention, delta, maxiter, quad, validation):
     """AdamW path of the authors' procedure, stopped after K steps, K chosen by validation."""
-    _HELD_DELTA[0] = delta
     held_scores = np.zeros(maxiter)
     for fit_part, held_part in _validation_folds(curves, validation):
         impl, designs, p0, _, rate_scale = _authors_prepare(fit_part, quad, delta)
         held = _designs(impl, held_part, 1.0 / rate_scale, float32=True)
         _, after, _ = _adamw_path(p0, lambda p: _authors_objective(p, designs, delta), maxiter, stop=False)
-        path = [_held_out_value(p, held) for p in after]
+        path = [_held_out_value(p, held, delta) for p in after]
         path += [path[-1] if path else math.inf] * (maxiter - len(path))
         held_scores += np.array(path)
     K = int(np.argmin(held_scores)) + 1
@@ -1174,7 +1178,6 @@ def _ridge_fit(p_start, p0, designs, delta, lam, maxiter):
 def _fit_cv_ridge(curves, convention, delta, maxiter, quad, validation):
     """The authors' objective plus a ridge penalty towards their initial guess, in AdamW's units
     (``lam sum((p - p0)/lr)^2``); ``lam`` from :data:`RIDGE_GRID` by validation."""
-    _HELD_DELTA[0] = delta
     held_scores = np.zeros(len(RIDGE_GRID))
     for fit_part, held_part in _validation_folds(curves, validation):
         impl, designs, p0, _, rate_scale = _authors_prepare(fit_part, quad, delta)
@@ -1183,7 +1186,7 @@ def _fit_cv_ridge(curves, convention, delta, maxiter, quad, validation):
         p = p0
         for i, rho_ in enumerate(RIDGE_GRID):          # a path from strong to no penalty, warm-started
             p = _ridge_fit(p, p0, designs, delta, rho_ * unit, maxiter)
-            held_scores[i] += _held_out_value(p, held)
+            held_scores[i] += _held_out_value(p, held, delta)
     i_best = int(np.argmin(held_scores))
     impl, designs, p0, init_obj, rate_scale = _authors_prepare(curves, quad, delta)
     unit = sum(D.y.size for D in designs) * delta * delta
@@ -1207,11 +1210,13 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
     Every method minimises (or descends) the authors' objective
     ``sum_i Huber_delta(log L_pred_i - log L_i)`` over the training points.
 
-    * ``method="optimum"`` (default): its minimum. L-BFGS-B with analytic gradients over
+    * ``method="optimum"`` (default): its minimum, by trust-region reflective least squares
+      (``scipy.optimize.least_squares`` with ``loss="huber"``, ``f_scale=delta``, whose cost is exactly
+      the objective) with analytic Jacobians over
       ``(log L0, log A, log alpha, log(B beta), log C, beta, gamma)`` with ``beta, gamma >= 0``
       (module docstring), from the ``n_starts`` (default 4) best points of a grid of 108
       initialisations of ``(alpha, C, beta, gamma)``, the linear ``L0, A, B beta`` set by
-      non-negative least squares; at most ``maxiter`` (default 3000) iterations per start. Rates are
+      non-negative least squares; at most ``maxiter`` (default 3000) evaluations per start. Rates are
       divided by the largest training rate internally.
     * ``method="authors"``: the procedure of the authors' public code (Luo et al. 2025), with rates in
       units where the peak training rate is 3e-4 (the peak of their runs; for their curves this
@@ -1345,8 +1350,8 @@ def fit_convex_bound(curves, *, convention="updates", delta=1e-3, maxiter=3000) 
     r"""Fit ``L0 + Omega_n(D, G)``, the last-iterate bound of :func:`convex_bound`, to loss curves.
 
     The bound is linear in ``D^2`` and ``G^2``; the fit minimises the same Huber objective on
-    log-residuals as :func:`fit` over ``(log L0, log D, log G)`` with L-BFGS-B, started from the
-    non-negative least-squares solution. Parameters as :func:`fit`.
+    log-residuals as :func:`fit` over ``(log L0, log D, log G)`` by trust-region least squares,
+    started from the non-negative least-squares solution. Parameters as :func:`fit`.
     """
     return _simple_fit(_Bound(), "convex-bound", curves, convention, None, delta, 1, maxiter, 1)
 
