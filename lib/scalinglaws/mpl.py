@@ -1051,11 +1051,10 @@ def _authors_params(p, rate_scale):
 
 def _authors_result(method, impl, designs, p, rate_scale, convention, info, delta):
     obj = _authors_objective(p, designs, delta)[0]
-    msgs = []
-    for name, v in zip(PARAM_NAMES[1:], p[1:]):
-        if not v > 0:
-            msgs.append(f"{name} = {v:.3g} <= 0: AdamW (which has no bounds) left the law's domain")
-    return FittedLaw(law="multi-power", params=_authors_params(p, rate_scale), objective=float(obj),
+    params = _authors_params(p, rate_scale)
+    msgs = [f"{name} = {params[name]:.3g} <= 0: the fit left the law's domain (AdamW has no bounds)"
+            for name in PARAM_NAMES[1:] if not params[name] > 0]
+    return FittedLaw(law="multi-power", params=params, objective=float(obj),
                      method=method, convention=convention, degenerate=tuple(msgs), info=info,
                      eta_ref=1.0 / rate_scale, _theta=np.array(p, dtype=float), _impl=impl)
 
@@ -1165,7 +1164,8 @@ def _ridge_fit(p_start, p0, designs, delta, lam, maxiter):
         out[0, n_data:], out[1, n_data:], out[2, n_data:] = zp, 1.0, 0.0
         return out
 
-    lo = np.full(7, -np.inf)
+    lo = np.zeros(7)               # the law's domain: A, alpha, B, beta, gamma >= 0, C > 0; L0 free
+    lo[0] = -np.inf
     lo[4] = 1e-12
     start = np.maximum(p_start, lo + 1e-12)
     with np.errstate(all="ignore"):
@@ -1242,7 +1242,12 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
       penalty towards the authors' initial guess ``p0`` in the units of AdamW's learning rates ``lr``,
       minimised by trust-region least squares; ``lam = rho n delta^2`` (``n`` training points) with
       ``rho`` in :data:`RIDGE_GRID` chosen by the same validation (a warm-started path from the
-      strongest penalty to none).
+      strongest penalty to none), within the law's domain (parameters >= 0, ``C > 0``).
+
+    The AdamW methods (``"authors"``, ``"cv-stop"``) do not constrain the parameters, as the authors'
+    code does not: on short or unusual curves their steps can leave the law's domain (a negative
+    ``A`` or ``alpha``); such a fit is reported in ``degenerate`` and ``predict`` still evaluates the
+    formula.
 
     Parameters
     ----------
