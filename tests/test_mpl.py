@@ -96,7 +96,7 @@ def test_compressed_loss_drop_matches_dense(kind):
 def test_law_matches_brute_force_for_random_parameters(seed, beta, gamma, logC):
     rng = np.random.default_rng(seed)
     e = random_schedule(rng, T=60, W=6)
-    p = dict(P_TRUE, beta=beta, gamma=max(gamma, 1e-12), C=math.exp(logC))
+    p = dict(P_TRUE, beta=beta, gamma=gamma, C=math.exp(logC))
     steps = np.array([3, 7, 30, 60])
     np.testing.assert_allclose(mpl.multi_power_law(e, steps, p, window=None), mpl_brute(e, steps, p, 6),
                                rtol=1e-10, atol=1e-12)
@@ -215,6 +215,10 @@ def test_degenerate_logarithmic_response_lands_on_beta_zero():
     want = [0.8 + 0.5 * c2[n] ** -0.45 - b * np.sum((e2[np.arange(W, n) - 1] - e2[np.arange(W, n)])
                                                    * np.log1p(C * (c2[n] - c2[np.arange(W, n)]))) for n in steps]
     assert mpl.worst_relative_error(model.predict(e2, steps), want) < 1e-4
+    # the reported parameters are finite numbers that the other functions accept
+    np.testing.assert_allclose(mpl.multi_power_law(e2, steps, model.params), model.predict(e2, steps), rtol=1e-9)
+    lrs, loss = mpl.optimal_schedule(model.params, 500, 0.2, maxiter=50)
+    assert np.isfinite(loss) and np.all(np.diff(lrs) <= 0)
 
 
 def test_power_law_fit_recovers_and_is_rate_scale_invariant():

@@ -110,6 +110,7 @@ STUDY_PEAK_RATE = 3e-4
 """Peak rate of every run of Luo et al. (2025); the authors' procedure works in these rate units."""
 _TINY = 1e-300
 _LOG_BOUND = 30.0          # |log parameter| bound of the optimum fit (normalised units)
+_BETA_FLOOR = 1e-12        # the smallest beta of a fit: its boundary "beta = 0" (a logarithmic drop response)
 
 
 # ============================================================================ argument checks
@@ -188,10 +189,10 @@ def _check_mpl_params(params, allow_degenerate=False) -> tuple:
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"params must be a mapping with keys {PARAM_NAMES}, missing {missing}")
-    vals = [check.real(f"params['L0']", params["L0"])]
+    vals = [check.real("params['L0']", params["L0"])]
     for k in PARAM_NAMES[1:]:
-        vals.append(check.real(f"params[{k!r}]", params[k], low=0, low_open=True,
-                               domain="a real number > 0"))
+        vals.append(check.real(f"params[{k!r}]", params[k], low=0, low_open=k != "gamma",
+                               domain="a real number >= 0" if k == "gamma" else "a real number > 0"))
     return tuple(vals)
 
 
@@ -491,9 +492,11 @@ def _linear_fit(X, y):
 
 
 class _MPL(_Law):
-    """theta = (log L0, log A, log alpha, log b, log C, beta, gamma), b = B beta; beta, gamma >= 0."""
+    """theta = (log L0, log A, log alpha, log b, log C, beta, gamma), b = B beta; beta >= 1e-12 (so that
+    ``B = b/beta`` stays a finite number; below it the law differs from its beta = 0 limit by a
+    relative 1e-12 log(1 + C x)), gamma >= 0."""
     names = ("L0", "A", "alpha", "b", "C", "beta", "gamma")
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 5 + [(0.0, 50.0), (0.0, 50.0)]
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 5 + [(_BETA_FLOOR, 50.0), (0.0, 50.0)]
 
     def __init__(self, quad):
         self.quad = quad
@@ -554,14 +557,15 @@ class _MPL(_Law):
     def to_params(theta, r):
         L0, A, alpha, b, C = (math.exp(v) for v in theta[:5])
         beta, gamma = float(theta[5]), float(theta[6])
-        B = b / beta if beta > 0 else math.inf
+        B = b / beta
         return {"L0": L0, "A": A * r ** alpha, "alpha": alpha, "B": B / r,
                 "C": C * r ** (gamma - 1.0), "beta": beta, "gamma": gamma}
 
     def degenerate(self, theta):
         msgs = []
         if theta[5] <= 1e-9:
-            msgs.append("beta = 0: the drop response is logarithmic, B beta log(1 + C x), with B infinite")
+            msgs.append("beta = 0: at the boundary of the fit (beta <= 1e-9), the drop response is "
+                        "logarithmic, B beta log(1 + C x), with B beta finite and B huge")
         if theta[6] <= 1e-9:
             msgs.append("gamma = 0: the drop response does not depend on the rate after the drop")
         for name, v in zip(("L0", "A", "alpha", "B beta", "C"), theta[:5]):
@@ -722,7 +726,7 @@ class FittedLaw:
         ``"multi-power"``, ``"power"``, ``"momentum"`` or ``"convex-bound"``.
     params : dict
         The parameters in the original rate units (for the Multi-Power Law: L0, A, alpha, B, C, beta,
-        gamma; ``B = inf`` when the fit sits at ``beta = 0``, see :attr:`degenerate`).
+        gamma; a fit at the boundary beta = 1e-12 has a huge B with B beta finite, see :attr:`degenerate`).
     objective : float
         The training objective at ``params``: the sum over the training points of the Huber loss of
         the log-residuals.
@@ -1369,7 +1373,7 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
     ----------
     lrs : 1-D array of rates >= 0, at least one positive.
     steps : 1-D integer array in ``convention``.
-    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0), or a list of such mappings
+    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0, or a list of such mappings
         (the schedule is then compressed once and every parameter set evaluated on it).
     warmup : None or int (``"updates"`` only).
     window : int >= 64 or None (dense, exact sum; O(len(steps) x len(lrs)) memory).
@@ -1494,7 +1498,7 @@ def final_loss_and_gradient(lrs, params, warmup=None):
     Parameters
     ----------
     lrs : 1-D array of rates > 0.
-    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0).
+    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0.
     warmup : None (the peak ends the warmup) or int in [0, len(lrs)].
 
     Returns
@@ -1552,7 +1556,7 @@ def optimal_schedule(params, T, eta_max, warmup=0, eta_min=None, maxiter=2000):
 
     Parameters
     ----------
-    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0).
+    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0.
     T : int >= 2;  eta_max : float > 0;  warmup : int in [0, T - 1];
     eta_min : None or float in (0, eta_max);  maxiter : int >= 1.
 
