@@ -1510,10 +1510,10 @@ def final_loss_and_gradient(lrs, params, warmup=None):
     check.check_work("mpl.final_loss_and_gradient", operations=40.0 * T, memory_bytes=16 * 8.0 * T,
                      sizes=f"len(lrs) = {T}")
     with np.errstate(all="ignore"):       # overflow is reported below, as not representable
-        c = np.concatenate([[0.0], np.cumsum(e)])
-        cT = c[-1]
+        tail = np.cumsum(e[::-1])[::-1]          # R_k = eta_k + ... + eta_{T-1}, summed from the end:
+        cT = tail[0]                             # no cancellation when the last rates are tiny
         k = np.arange(W, T)
-        R = cT - c[k]
+        R = tail[k]
         ek = e[k]
         log_ek = np.log(ek)
         d = e[k - 1] - ek
