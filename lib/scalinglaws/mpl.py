@@ -110,7 +110,7 @@ STUDY_PEAK_RATE = 3e-4
 """Peak rate of every run of Luo et al. (2025); the authors' procedure works in these rate units."""
 _TINY = 1e-300
 _LOG_BOUND = 30.0          # |log parameter| bound of the optimum fit (normalised units)
-_BETA_FLOOR = 1e-12        # the smallest beta of a fit: its boundary "beta = 0" (a logarithmic drop response)
+_BETA_FLOOR = 1e-12        # the smallest beta and gamma of a fit: its boundaries "beta = 0", "gamma = 0"
 
 
 # ============================================================================ argument checks
@@ -191,8 +191,8 @@ def _check_mpl_params(params, allow_degenerate=False) -> tuple:
         raise ValueError(f"params must be a mapping with keys {PARAM_NAMES}, missing {missing}")
     vals = [check.real("params['L0']", params["L0"])]
     for k in PARAM_NAMES[1:]:
-        vals.append(check.real(f"params[{k!r}]", params[k], low=0, low_open=k != "gamma",
-                               domain="a real number >= 0" if k == "gamma" else "a real number > 0"))
+        vals.append(check.real(f"params[{k!r}]", params[k], low=0, low_open=True,
+                               domain="a real number > 0"))
     return tuple(vals)
 
 
@@ -492,11 +492,11 @@ def _linear_fit(X, y):
 
 
 class _MPL(_Law):
-    """theta = (log L0, log A, log alpha, log b, log C, beta, gamma), b = B beta; beta >= 1e-12 (so that
-    ``B = b/beta`` stays a finite number; below it the law differs from its beta = 0 limit by a
-    relative 1e-12 log(1 + C x)), gamma >= 0."""
+    """theta = (log L0, log A, log alpha, log b, log C, beta, gamma), b = B beta; beta, gamma >= 1e-12:
+    the boundary of the fit (``B = b/beta`` stays a finite number, and the law at 1e-12 differs from its
+    beta = 0 or gamma = 0 limit by a relative 1e-12 log(1 + C x) or 1e-12 log(eta))."""
     names = ("L0", "A", "alpha", "b", "C", "beta", "gamma")
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 5 + [(_BETA_FLOOR, 50.0), (0.0, 50.0)]
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 5 + [(_BETA_FLOOR, 50.0), (_BETA_FLOOR, 50.0)]
 
     def __init__(self, quad):
         self.quad = quad
@@ -567,7 +567,8 @@ class _MPL(_Law):
             msgs.append("beta = 0: at the boundary of the fit (beta <= 1e-9), the drop response is "
                         "logarithmic, B beta log(1 + C x), with B beta finite and B huge")
         if theta[6] <= 1e-9:
-            msgs.append("gamma = 0: the drop response does not depend on the rate after the drop")
+            msgs.append("gamma = 0: at the boundary of the fit (gamma <= 1e-9), the drop response does not "
+                        "depend on the rate after the drop")
         for name, v in zip(("L0", "A", "alpha", "B beta", "C"), theta[:5]):
             if abs(v) >= _LOG_BOUND - 1e-6:
                 msgs.append(f"{name} = exp({v:+.0f}): at the bound of the search")
@@ -1168,9 +1169,8 @@ def _ridge_fit(p_start, p0, designs, delta, lam, maxiter):
         out[0, n_data:], out[1, n_data:], out[2, n_data:] = zp, 1.0, 0.0
         return out
 
-    lo = np.zeros(7)               # the law's domain: A, alpha, B, beta, gamma >= 0, C > 0; L0 free
+    lo = np.full(7, 1e-12)         # the law's domain: every parameter but L0 positive
     lo[0] = -np.inf
-    lo[4] = 1e-12
     start = np.maximum(p_start, lo + 1e-12)
     with np.errstate(all="ignore"):
         res = least_squares(fun, start, jac=jac, bounds=(lo, np.full(7, np.inf)), loss=rho, f_scale=1.0,
@@ -1217,7 +1217,7 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
     * ``method="optimum"`` (default): its minimum, by trust-region reflective least squares
       (``scipy.optimize.least_squares`` with ``loss="huber"``, ``f_scale=delta``, whose cost is exactly
       the objective) with analytic Jacobians over
-      ``(log L0, log A, log alpha, log(B beta), log C, beta, gamma)`` with ``beta, gamma >= 0``
+      ``(log L0, log A, log alpha, log(B beta), log C, beta, gamma)`` with ``beta, gamma >= 1e-12``
       (module docstring), from the ``n_starts`` (default 4) best points of a grid of 108
       initialisations of ``(alpha, C, beta, gamma)``, the linear ``L0, A, B beta`` set by
       non-negative least squares; at most ``maxiter`` (default 3000) evaluations per start. Rates are
@@ -1246,7 +1246,7 @@ def fit(curves, *, method="optimum", convention=None, warmup=None, delta=1e-3, n
       penalty towards the authors' initial guess ``p0`` in the units of AdamW's learning rates ``lr``,
       minimised by trust-region least squares; ``lam = rho n delta^2`` (``n`` training points) with
       ``rho`` in :data:`RIDGE_GRID` chosen by the same validation (a warm-started path from the
-      strongest penalty to none), within the law's domain (parameters >= 0, ``C > 0``).
+      strongest penalty to none), within the law's domain (every parameter but ``L0`` >= 1e-12).
 
     The AdamW methods (``"authors"``, ``"cv-stop"``) do not constrain the parameters, as the authors'
     code does not: on short or unusual curves their steps can leave the law's domain (a negative
@@ -1373,7 +1373,7 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
     ----------
     lrs : 1-D array of rates >= 0, at least one positive.
     steps : 1-D integer array in ``convention``.
-    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0, or a list of such mappings
+    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0), or a list of such mappings
         (the schedule is then compressed once and every parameter set evaluated on it).
     warmup : None or int (``"updates"`` only).
     window : int >= 64 or None (dense, exact sum; O(len(steps) x len(lrs)) memory).
@@ -1498,7 +1498,7 @@ def final_loss_and_gradient(lrs, params, warmup=None):
     Parameters
     ----------
     lrs : 1-D array of rates > 0.
-    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0.
+    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0).
     warmup : None (the peak ends the warmup) or int in [0, len(lrs)].
 
     Returns
@@ -1556,7 +1556,7 @@ def optimal_schedule(params, T, eta_max, warmup=0, eta_min=None, maxiter=2000):
 
     Parameters
     ----------
-    params : mapping with L0 (real), gamma >= 0 and A, alpha, B, C, beta > 0.
+    params : mapping with L0 (real) and A, alpha, B, C, beta, gamma (> 0).
     T : int >= 2;  eta_max : float > 0;  warmup : int in [0, T - 1];
     eta_min : None or float in (0, eta_max);  maxiter : int >= 1.
 
