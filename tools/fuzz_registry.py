@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import math
 
+import mpmath
 import numpy as np
 from fuzz_spec import IA, RA, Choice, Custom, Example, Flag, I, Mapping, Obj, R, Seed
 
@@ -552,8 +553,10 @@ entry("noise_scale.steps_to_target_constant_rate", Example(
 def _chk_continuum(out, kw):
     mt, m0 = float(kw["m_target"]), float(kw.get("m0", 9.0))
     S, E = out
-    S_ref = math.log(m0 / mt)
-    E_ref = 2 * S_ref + 1 / mt - 1 / m0
+    # in 50 digits: log(m0 / mt) in doubles loses every digit when mt is within an ulp or two of m0
+    with mpmath.workdps(50):
+        S_mp = mpmath.log(mpmath.mpf(m0) / mpmath.mpf(mt))
+        S_ref, E_ref = float(S_mp), float(2 * S_mp + 1 / mpmath.mpf(mt) - 1 / mpmath.mpf(m0))
     if not (_rel(S, S_ref, 1e-12) and _rel(E, E_ref, 1e-12)):
         return f"(S_min, E_min) = {out!r}, direct ({S_ref!r}, {E_ref!r})"
     return None
@@ -1391,7 +1394,9 @@ entry("surge_training.summarise_grid", Example(
         batch_sizes=[1.0, 2.0, 4.0, 8.0], rates=[0.01, 0.03, 0.1], target=0.5, half_width=2),
     {"mean_losses": Custom(bad=("abc", lambda b: b[..., :1, :, :], lambda b: -b, lambda b: np.where(b > 0, np.nan, b))),
      "batch_sizes": RA(1, ndim=1, scalar_ok=False, min_size=2), "rates": RA(0, low_open=True, ndim=1, scalar_ok=False, min_size=3),
-     "target": R(0, low_open=True), "half_width": I(1, 10)}, nonfinite_ok=True,
+     # below the starting loss theta0^T H theta0 / 2 = 2.5500000000000003 in doubles (documented: a target
+     # reached at step 0 has no optimal rate)
+     "target": R(0, 2.5500000000000003, low_open=True, high_open=True), "half_width": I(1, 10)}, nonfinite_ok=True,
     note="NaN marks batch sizes that never reach the target (documented)", cost="slow"))
 entry("surge_training.log_t_interval", Example(
     lambda: dict(values=[1.2, 1.5, 1.1, 1.4], level=0.95, axis=0),
@@ -1400,6 +1405,23 @@ entry("surge_training.log_t_interval", Example(
     note="a NaN entry makes its position NaN (documented)",
     check=lambda out, kw: _first_bad(not np.all(np.isfinite(out)) or out[1] <= out[0] <= out[2],
                                      f"centre outside its interval: {out!r}")))
+def _chk_rate_grids(out, kw):
+    top = 1.99 / float(kw["lam_max"])
+    if set(out) != {"sign", "adam", "sgd"}:
+        return f"grids for {sorted(out)}, not sign, adam, sgd"
+    for name, g in out.items():
+        g = _arr(g)
+        if g.shape != (int(kw["n_rates"]),) or np.any(np.diff(g) <= 0) or np.any(g <= 0):
+            return f"the {name} grid is not {int(kw['n_rates'])} increasing positive rates: {g!r}"
+    sgd = _arr(out["sgd"])
+    if not (_rel(sgd[-1], top, 1e-12) and sgd[-1] / sgd[0] >= 10 * (1 - 1e-12)):
+        return f"the SGD grid {sgd!r} does not reach 1.99/lam_max = {top!r} over at least a decade"
+    return None
+
+
+entry("surge_training.rate_grids", Example(
+    lambda: dict(lam_max=10.0, n_rates=5), {"lam_max": R(1e-300, 1e300), "n_rates": I(2, 10000)},
+    check=_chk_rate_grids))
 entry("surge_training.run_experiment", Example(
     lambda: dict(seed=0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40, runs=4, replicates=2, n_rates=5,
                  target_fractions=(0.3, 0.1)),
