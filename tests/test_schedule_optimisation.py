@@ -460,6 +460,9 @@ def test_extreme_but_valid_arguments():
     assert so.final_loss(e, 10**18, 1.0, 1.0) > 0.5
     # a tiny: the visible features carry a mass of order a log N, so the loss is that of no training, 5
     assert so.final_loss([0.1], 1000, 1e-300, 1.0) == 5.0
+    # ... where nothing can be learned, every schedule is optimal: a zero gap over a zero excess
+    res = so.minimise_final_loss(1000, 1e-300, 1.0, 30)
+    assert res.loss == 5.0 and res.gap == 0.0 and res.relative_gap == 0.0 and res.converged
 
 
 @pytest.mark.parametrize("call, pattern", [

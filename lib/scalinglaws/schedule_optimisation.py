@@ -401,7 +401,8 @@ class OptimalSchedule:
     loss : its exact final loss.
     gap : its Frank--Wolfe gap over the constraint set (:func:`frank_wolfe_gap`): the certificate.
     excess : ``loss - (1/2 + 9 tau_K / 2)``, the loss above that of a perfectly learned model.
-    relative_gap : ``gap / excess``.
+    relative_gap : ``gap / excess``; 0 when both are 0 (no feature can be learned in double precision,
+        e.g. a = 1e-300: the gradient vanishes and every schedule is optimal), inf if only the excess is.
     converged : whether ``relative_gap <= gap_tol``.
     sweeps : coordinate-descent sweeps done;  projected_steps : projected-gradient steps after them.
     monotone_binds : with ``monotone=True``, whether the coordinate-descent result (the optimum over
@@ -521,7 +522,7 @@ def minimise_final_loss(N, a, b, T, *, eta_max=MAX_RATE, eta_min=1e-6, warmup: i
     gap = frank_wolfe_gap(x, g, eta_min, eta_max, monotone=monotone, head=warmup)
     excess = f - floor
     return OptimalSchedule(etas=x, loss=float(f), gap=gap, excess=float(excess),
-                           relative_gap=gap / excess if excess > 0 else math.inf,
+                           relative_gap=gap / excess if excess > 0 else (0.0 if gap <= 0 else math.inf),
                            converged=bool(gap <= gap_tol * excess), sweeps=sweeps, projected_steps=steps,
                            monotone_binds=monotone_binds, history=np.array(history))
 
