@@ -159,6 +159,10 @@ def test_log_t_interval_matches_scipy():
         # each argument named as the caller passes it, not as the helper it is forwarded to calls it
         (lambda: surge_training.one_step_examples(0, n_train=1), "n_train must be"),
         (lambda: surge_training.one_step_examples(0, condition=0.5), "condition must be"),
+        (lambda: surge_training.one_step_examples(0, condition=1.0), "condition must be"),   # H = I: no surge
+        (lambda: surge_training.one_step_examples(0, sigma_train=1e300), "sigma_train = 1e\\+300"),
+        (lambda: surge_training.one_step_examples(0, sigma_train=1e100, B_noise_rotated=1e-300), "B_noise_rotated"),
+        (lambda: surge_training.run_experiment(0, sigma=1e200), "sigma must be"),
         (lambda: surge_training.run_experiment(0, n=1), "n must be"),
         (lambda: surge_training.summarise_grid(np.ones((1, 2, 3, 4)), [1, 2], [0.1, 0.2, 0.3], 1.0), "target must be"),
         (lambda: surge_training.surge_claims(None), "experiment must be"),

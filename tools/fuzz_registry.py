@@ -752,7 +752,8 @@ entry("schedules.area", Example(
 
 # ============================================================================== schedule_optimisation
 _ETAS = RA(0, 1 / 3, low_open=True, ndim=1, scalar_ok=False, min_size=1)
-_NAB = {"N": I(1, size=True), "a": _A, "b": _Bexp, "exact_features": Flag()}
+_N18 = I(1, 10**18)   # schedule_optimisation counts features exactly up to N = 10^18 (documented)
+_NAB = {"N": _N18, "a": _A, "b": _Bexp, "exact_features": Flag()}
 
 
 def _so_kw(**extra):
@@ -814,10 +815,10 @@ entry("schedule_optimisation.project_monotone", Example(
 entry("schedule_optimisation.optimal_schedule", Example(
     lambda: dict(N=1000, a=1.0, b=1.0, T=30, eta_max=1 / 3, x0=None, iters=10, eta_min=1e-6, monotone=True, warmup=0,
                  exact_features=False, tol=1e-12),
-    {"N": I(1, size=True), "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(1e-6, 1 / 3, low_open=True),
+    {"N": _N18, "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(1e-6, 1 / 3, low_open=True),
      "x0": Custom(bad=("abc", np.full(29, 0.1), np.full(30, np.nan), np.full(30, -0.1)), extreme=(np.full(30, 0.1),)),
      "iters": I(0, size=True), "eta_min": R(0, 1 / 3, low_open=True), "monotone": Flag(), "warmup": I(0, 29),
-     "exact_features": Flag(), "tol": R(0)},
+     "exact_features": Flag(), "tol": R(0, 1, low_open=True, high_open=True)},
     check=_chk_so_opt, cost="slow"))
 
 
@@ -1031,6 +1032,11 @@ def _chk_objectives(out, kw):
     return _first_bad(np.all(np.diff(J) <= 1e-12 * np.abs(J[:-1])), "objective increased between iterations")
 
 
+entry("learning_law.code_version", Example(   # on the ll branch; ignored where the function does not exist
+    lambda: {}, {},
+    check=lambda out, kw: _first_bad(isinstance(out, str) and len(out) == 64
+                                     and all(ch in "0123456789abcdef" for ch in out),
+                                     f"not a SHA-256 hex digest: {out!r}")))
 entry("learning_law.make_problem", Example(
     lambda: dict(dim=8, n_train=32, n_desired=16, eta=0.1, T=20, seed=0, train_variance=3.0, desired_shift=0.5),
     {"dim": I(1, size=True), "n_train": I(1, size=True), "n_desired": I(1, size=True), "eta": R(0, low_open=True),
@@ -1427,7 +1433,7 @@ entry("surge_training.rate_grids", Example(
 entry("surge_training.run_experiment", Example(
     lambda: dict(seed=0, n=4, condition=10.0, sigma=1.0, log2_batch_max=3, steps=40, runs=4, replicates=2, n_rates=5,
                  target_fractions=(0.3, 0.1)),
-    {"seed": Seed(), "n": I(2, 4096), "condition": R(1, 1e12), "sigma": R(0, low_open=True), "log2_batch_max": I(2, 40),
+    {"seed": Seed(), "n": I(2, 4096), "condition": R(1, 1e12), "sigma": R(0, 1e150, low_open=True), "log2_batch_max": I(2, 40),
      "steps": I(1, size=True), "runs": I(1, size=True), "replicates": I(2, size=True), "n_rates": I(5, 10000),
      "target_fractions": RA(0, 1, low_open=True, high_open=True, ndim=1, scalar_ok=False, min_size=2, bad=([0.1, 0.3],))},
     nonfinite_ok=True, note="summaries hold NaN where a target is not reached (documented)", cost="slow"))
@@ -1439,7 +1445,7 @@ entry("surge_training.one_step_examples", Example(
     lambda: dict(seed=0, n_coupled=8, rho=0.5, n_train=4, condition=100.0, sigma_train=10.0, B_noise_coupled=64.0,
                  B_noise_rotated=30.0),
     {"seed": Seed(), "n_coupled": I(2, 4096), "rho": R(0, 1, low_open=True, high_open=True), "n_train": I(2, 4096),
-     "condition": R(1, 1e12), "sigma_train": R(0, low_open=True), "B_noise_coupled": R(0, low_open=True),
+     "condition": R(1, 1e12, low_open=True), "sigma_train": R(0, low_open=True), "B_noise_coupled": R(0, low_open=True),
      "B_noise_rotated": R(0, low_open=True)}))
 
 
@@ -1530,7 +1536,7 @@ entry("schedule_optimisation.minimise_final_loss", Example(
     lambda: dict(N=1000, a=1.0, b=1.0, T=30, eta_max=1 / 3, eta_min=1e-6, warmup=0, x0=None, monotone=True,
                  exact_features=False, gap_tol=1e-10, relaxation=1.3, max_sweeps=20, max_projected_steps=20,
                  method="coordinate"),
-    {"N": I(1, size=True), "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(0, 1 / 3, low_open=True),
+    {"N": _N18, "a": _A, "b": _Bexp, "T": I(1, size=True), "eta_max": R(0, 1 / 3, low_open=True),
      "eta_min": R(0, 1 / 3, low_open=True, high_open=True), "warmup": I(0, 29),
      "x0": Custom(bad=("abc", np.full(29, 0.1), np.full(30, np.nan), np.full(30, -0.1), np.full(30, 0.5)),
                   extreme=(np.full(30, 0.1),)),
@@ -1543,10 +1549,10 @@ entry("schedule_optimisation.per_feature_lower_bound", Example(
     {"p": RA(0, 1, low_open=True), "T": I(0, size=True), "closed_form_below": R(0, 1)}, check=_chk_feature_bound))
 entry("schedule_optimisation.final_loss_lower_bound", Example(
     lambda: dict(T=100, N=1000, a=1.0, b=1.0, block_ratio=1.001),
-    {"T": I(0, size=True), "N": I(1, size=True), "a": _A, "b": _Bexp, "block_ratio": R(1, 2, low_open=True)},
+    {"T": I(0, size=True), "N": _N18, "a": _A, "b": _Bexp, "block_ratio": R(1, 2, low_open=True)},
     check=_chk_loss_bound))
 entry("schedule_optimisation.lower_bound_asymptote", Example(
-    lambda: dict(a=1.0, dps=30), {"a": _A, "dps": I(15, 100)},
+    lambda: dict(a=1.0, dps=30), {"a": R(1e-3, 50), "dps": I(15, 100)},
     check=lambda out, kw: _first_bad(float(out) > 0, f"constant {out!r} not positive")))
 
 

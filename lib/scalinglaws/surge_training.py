@@ -386,7 +386,8 @@ def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, s
     noise for the three optimisers (so that they can be compared group by group); targets
     ``target_fractions`` times the initial loss, each summarised by :func:`summarise_grid`.
 
-    Domain: ``seed`` in [0, 2**63); ``n`` in [2, 4096]; ``condition`` in [1, 1e12]; ``sigma`` > 0;
+    Domain: ``seed`` in [0, 2**63); ``n`` in [2, 4096]; ``condition`` in [1, 1e12]; ``sigma`` in
+    (0, 1e150] (Adam squares the noisy gradients);
     ``log2_batch_max`` in [2, 40]; ``steps``, ``runs`` >= 1; ``replicates`` >= 2; ``n_rates`` in
     [5, 10000]; ``target_fractions`` decreasing, in (0, 1), at least 2.  The work (the problem's
     dense algebra and the training runs) is capped by ``scalinglaws.work_limits`` before any of it
@@ -395,7 +396,7 @@ def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, s
     seed = check.seed("seed", seed)
     n = check.integer("n", n, low=2, high=4096)
     condition = check.real("condition", condition, low=1, high=1e12)
-    sigma = check.real("sigma", sigma, low=0, low_open=True)
+    sigma = check.real("sigma", sigma, low=0, high=1e150, low_open=True)
     log2_batch_max = check.integer("log2_batch_max", log2_batch_max, low=2, high=40)
     steps = check.integer("steps", steps, low=1)
     runs = check.integer("runs", runs, low=1)
@@ -522,14 +523,16 @@ def one_step_examples(seed, n_coupled=64, rho=0.5, n_train=16, condition=100.0, 
     - C: ``diag(lambda)`` with the same eigenvalues and the same point (no cross terms).
 
     Domain: ``seed`` in [0, 2**63); ``n_coupled``, ``n_train`` in [2, 4096]; ``rho`` in (0, 1);
-    ``condition`` in [1, 1e12]; ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite).
-    The dense work (about ``5 n_train^3 + n_coupled^3`` flops) is capped by ``scalinglaws.work_limits``.
+    ``condition`` in (1, 1e12] (at 1 the Hessian is the identity, which couples no coordinates: no surge);
+    ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite), with a noise and a start
+    that fit in a double (a ValueError otherwise).  The dense work (about ``5 n_train^3 + n_coupled^3`` flops) is capped by ``scalinglaws.work_limits``.
     """
     seed = check.seed("seed", seed)
     n_coupled = check.integer("n_coupled", n_coupled, low=2, high=4096)
     rho = check.real("rho", rho, low=0, high=1, low_open=True, high_open=True)
     n_train = check.integer("n_train", n_train, low=2, high=4096)
-    condition = check.real("condition", condition, low=1, high=1e12)
+    condition = check.real("condition", condition, low=1, high=1e12, low_open=True,
+                           domain="a real number in (1, 1e12] (condition = 1 gives H = I, which has no surge)")
     sigma_train = check.real("sigma_train", sigma_train, low=0, low_open=True)
     Bc = check.real("B_noise_coupled", B_noise_coupled, low=0, low_open=True)
     Br = check.real("B_noise_rotated", B_noise_rotated, low=0, low_open=True)
@@ -546,12 +549,30 @@ def one_step_examples(seed, n_coupled=64, rho=0.5, n_train=16, condition=100.0, 
     rng = np.random.default_rng([seed, 2])
     H_A = (1 - rho) * np.eye(n_coupled) + rho * np.ones((n_coupled, n_coupled))
     mu_A = 0.1 + 0.3 * np.abs(rng.standard_normal(n_coupled))
-    sig_A = math.sqrt(Bc / surge.surge_parameters(mu_A, 1.0, H_A).B_noise)  # B_noise scales like sigma^2
-    Bn = surge.surge_parameters(H @ theta0, sigma_train, H).B_noise
+    Bn_A = surge.surge_parameters(mu_A, 1.0, H_A).B_noise
+    ratio = Bc / Bn_A
+    # B_noise scales like sigma^2 (the square roots apart only where the ratio itself overflows)
+    sig_A = math.sqrt(ratio) if 0 < ratio < math.inf else math.sqrt(Bc) / math.sqrt(Bn_A)
+    if not 0 < sig_A < math.inf:
+        raise check.not_representable(f"the noise of example A for B_noise_coupled = {Bc:g}",
+                                      "its sigma scales like sqrt(B_noise_coupled)")
+    try:
+        Bn = surge.surge_parameters(H @ theta0, sigma_train, H).B_noise
+    except ValueError as exc:   # B_noise ~ sigma_train^2 beyond the doubles
+        raise ValueError(f"sigma_train = {sigma_train:g} puts B_noise of the training quadratic outside double "
+                         f"precision ({exc}); B_noise scales like sigma_train^2") from None
     if not math.isfinite(Bn):
-        raise ValueError("the training quadratic has no surge at its start (B_noise = inf); choose another seed")
-    th = theta0 * math.sqrt(Bn / Br)
+        raise ValueError("the training quadratic has no surge at its start (B_noise = inf: the cross terms "
+                         "sum_{i != j} H_ij r_i r_j are not positive there); choose another seed")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        th = theta0 * math.sqrt(Bn / Br)
+        mu_th = H @ th
+        mu_C = lam * th
+    if not (np.all(np.isfinite(mu_th)) and np.all(np.isfinite(mu_C)) and np.any(th != 0)):
+        raise check.not_representable(
+            f"the start of example B for sigma_train = {sigma_train:g} and B_noise_rotated = {Br:g}",
+            "it scales like sigma_train / sqrt(B_noise_rotated)")
     sig = np.full(n_train, sigma_train)
     return {"A (coupled)": OneStepExample(H_A, mu_A, np.full(n_coupled, sig_A), np.linalg.solve(H_A, mu_A)),
-            "B (rotated)": OneStepExample(H, H @ th, sig, th),
-            "C (diagonal)": OneStepExample(np.diag(lam), lam * th, sig, th)}
+            "B (rotated)": OneStepExample(H, mu_th, sig, th),
+            "C (diagonal)": OneStepExample(np.diag(lam), mu_C, sig, th)}
