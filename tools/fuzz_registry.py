@@ -1033,7 +1033,7 @@ def _chk_objectives(out, kw):
 
 
 entry("learning_law.code_version", Example(   # on the ll branch; ignored where the function does not exist
-    lambda: {}, {},
+    dict, {},
     check=lambda out, kw: _first_bad(isinstance(out, str) and len(out) == 64
                                      and all(ch in "0123456789abcdef" for ch in out),
                                      f"not a SHA-256 hex digest: {out!r}")))
