@@ -79,15 +79,13 @@ MEMORY_LIMIT = int(2.5 * 2**30)
 FUZZ_OPERATIONS = 3e9                 # the library's work cap inside a worker (see the docstring)
 FUZZ_MEMORY = 1.5 * 2**30
 ORACLE_SECONDS = 8.0
-OWNERS = {  # worktree -> the modules its owner migrates
-    "part1": ["linear1d", "zipf", "fitting"],
-    "noise": ["noise_scale", "batch_schedule", "critical_batch"],
-    "surge": ["surge", "surge_training"],
+OWNERS = {  # worktree -> the modules its owner is changing (the finished helpers' modules went to fixup)
+    "fixup": ["noise_scale", "batch_schedule", "critical_batch", "surge", "surge_training", "schedules",
+              "schedule_optimisation"],
     "mpl": ["mpl"],
-    "schedopt": ["schedules", "schedule_optimisation"],
     "ll": ["learning_law"],
 }
-LEAD_MODULES = ["figures", "prose"]
+LEAD_MODULES = ["figures", "prose", "linear1d", "zipf", "fitting"]   # fuzzed on main
 PROBLEMS = ("unnamed", "crash", "hang", "memory", "nan", "wrong", "accepted", "refused-ex", "stale")
 GOOD = ("ok", "named", "refused")
 CLASSES = GOOD + PROBLEMS
