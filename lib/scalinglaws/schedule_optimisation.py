@@ -705,8 +705,9 @@ def lower_bound_asymptote(a, *, dps: int = 30) -> float:
     ``x^{-q}`` at 0 nor the slow tail ``x^{-1-q}`` at infinity (for a = 50 the tail beyond 1e30 still
     holds a sixth of the integral):
 
-    .. math:: \int_0^1 x^{-q}\mu\,dx = \frac{1}{1-q}\int_0^1 \mu\big(v^{1/(1-q)}\big)\,dv,\qquad
-              \int_1^\infty x^{-q}\mu\,dx = \frac1q\int_0^{\mu(1)^q} (1+3m)\,\big(m\,X(m)\big)^{-q}\,du,
+    .. math:: \int_0^1 x^{-q}\mu\,dx = \frac{1}{1-q}\int_0^1 \mu\big(v^{1/(1-q)}\big)\,dv,
+
+    .. math:: \int_1^\infty x^{-q}\mu\,dx = \frac1q\int_0^{\mu(1)^q} (1+3m)\,\big(m\,X(m)\big)^{-q}\,du,
 
     the second with ``m = u^{1/q}`` and ``X(m) = F(m) - F(9)`` (the change of variables ``x = X(m)``,
     ``dx = -(1/m^2 + 3/m) dm``). Computed with mpmath (Lambert's W for mu, tanh-sinh quadrature) to

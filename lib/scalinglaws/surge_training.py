@@ -523,9 +523,10 @@ def one_step_examples(seed, n_coupled=64, rho=0.5, n_train=16, condition=100.0, 
     - C: ``diag(lambda)`` with the same eigenvalues and the same point (no cross terms).
 
     Domain: ``seed`` in [0, 2**63); ``n_coupled``, ``n_train`` in [2, 4096]; ``rho`` in (0, 1);
-    ``condition`` in (1, 1e12] (at 1 the Hessian is the identity, which couples no coordinates: no surge);
-    ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite), with a noise and a start
-    that fit in a double (a ValueError otherwise).  The dense work (about ``5 n_train^3 + n_coupled^3`` flops) is capped by ``scalinglaws.work_limits``.
+    ``condition`` in (1, 1e12] (at 1 the Hessian is the identity, which couples no coordinates: no
+    surge); ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite), with a noise and
+    a start that fit in a double (a ValueError otherwise).  The dense work (about
+    ``5 n_train^3 + n_coupled^3`` flops) is capped by ``scalinglaws.work_limits``.
     """
     seed = check.seed("seed", seed)
     n_coupled = check.integer("n_coupled", n_coupled, low=2, high=4096)
