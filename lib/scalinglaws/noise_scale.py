@@ -840,7 +840,7 @@ def simulate_schedule_1d(rates, batch_sizes, runs, seed=0, m0=9.0) -> np.ndarray
     whatever B.  Random numbers from ``numpy.random.default_rng(seed)``.
 
     Domain: rates in the stable range ``(0, 2B/(B+2))`` of each step; integer batch sizes in
-    [1, 1e15]; runs an int >= 1; seed an int in [0, 2^63); m0 in [1e-300, 1e300].
+    [1, 1e15]; runs an int >= 1; seed: an int in [0, 2^63); m0 in [1e-300, 1e300].
 
     Returns
     -------

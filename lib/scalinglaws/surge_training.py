@@ -95,7 +95,7 @@ def _positive_or_nan(name: str, values, **kw) -> np.ndarray:
 
 
 def random_quadratic(n, condition, seed):
-    r"""A random quadratic ``H = Q diag(lambda) Q^T`` and start ``theta0``, from one seed.
+    r"""A random quadratic ``H = Q diag(lambda) Q^T`` and start ``theta0``, from one random seed.
 
     ``Q`` is a Haar-random rotation (QR of a Gaussian matrix with the signs of ``R``'s diagonal
     fixed), ``lambda = geomspace(1, condition, n)`` and ``theta0 ~ N(0, I_n)``, all drawn from
