@@ -40,15 +40,18 @@ perturbations of one argument run in order in one worker: once a size hangs, lar
 argument are reported as hangs without being run. A full ``--owners`` run takes about 10 minutes on
 the shared 2-core machine.
 
-Usage (from the fuzz worktree, with its venv)::
+Usage (from the repository, with its venv)::
 
     .venv/bin/python tools/fuzz_public_api.py                       # this tree's lib, all modules
-    .venv/bin/python tools/fuzz_public_api.py --tree /work/wt-part1 --modules linear1d,zipf,fitting
-    .venv/bin/python tools/fuzz_public_api.py --owners              # each owner's worktree, its modules
+    .venv/bin/python tools/fuzz_public_api.py --modules zipf --print  # one module, problems printed
     .venv/bin/python tools/fuzz_public_api.py --functions zipf.simulate --print
-    .venv/bin/python tools/fuzz_public_api.py --owners --base         # only check the registry's examples
+    .venv/bin/python tools/fuzz_public_api.py --base                  # only the registry's examples
+    .venv/bin/python tools/fuzz_public_api.py --tree ../other-checkout --modules linear1d
 
-Findings go to ``--out`` (default /work/briefs/fuzz): ``<module>.md`` per module (overwritten each
+``--owners`` is for the team's machine, where each developer's git worktree is ``/work/wt-<owner>``:
+it fuzzes each worktree for the modules its owner works on.
+
+Findings go to ``--out`` (default ``_build/fuzz``): ``<module>.md`` per module (overwritten each
 run, with the history of earlier runs' counts) and ``<module>.json`` (the raw outcomes).
 """
 
@@ -639,7 +642,7 @@ def main(argv=None) -> int:
     parser.add_argument("--owners", action="store_true",
                         help="fuzz each owner's worktree (/work/wt-<owner>) for its modules, main for the lead's")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/work/briefs/fuzz"))
+    parser.add_argument("--out", type=Path, default=HERE.parent / "_build" / "fuzz")
     parser.add_argument("--print", action="store_true", help="print every problem (and no report files)")
     parser.add_argument("--all", action="store_true", help="with --print: print every call, not only problems")
     parser.add_argument("--base", action="store_true", help="run only the registry's valid examples (with --print)")
