@@ -9,7 +9,6 @@ typeset by the local MathJax, citations link to the bibliography and a note name
 
 from __future__ import annotations
 
-import ast
 import html
 import json
 import os
@@ -21,25 +20,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import write_status
+
 CHAPTER, PARAMS = "tuned_rate", "-p log10_T_max 8"
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`")
 
 
 def glued_values(path: Path) -> dict[str, object]:
-    """Every value a notebook glued (myst_nb.glue stores its text/plain repr under the glue's name)."""
-    values = {}
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            plain = next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")), None)
-            if name and plain is not None:
-                text = "".join(plain) if isinstance(plain, list) else plain
-                try:
-                    values[name] = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    values[name] = text
-    return values
+    """Every value a notebook glued."""
+    return write_status.glued_values(json.loads(path.read_text(encoding="utf-8"))["cells"])
 
 
 def shown(value, spec: str | None) -> str:

@@ -161,9 +161,11 @@ def parameter_cases(stem: str) -> int:
 
 # ---------------------------------------------------------------- known gaps
 
-def glued(stem: str) -> dict[str, object]:
+def glued_values(notebook_cells) -> dict[str, object]:
+    """Every value the cells glued: myst_nb.glue stores its text/plain repr under the glue's name
+    (a Python literal where it parses as one, else the text)."""
     values = {}
-    for cell in cells(stem):
+    for cell in notebook_cells:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             plain = next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")), None)
@@ -174,6 +176,10 @@ def glued(stem: str) -> dict[str, object]:
                 except (ValueError, SyntaxError):
                     values[name] = text
     return values
+
+
+def glued(stem: str) -> dict[str, object]:
+    return glued_values(cells(stem))
 
 
 def known_gaps(stem: str) -> str | None:

@@ -41,6 +41,8 @@ __all__ = [
     "WorkLimits",
     "check_work",
     "choice",
+    "count_text",
+    "counts_as_floats",
     "current_limits",
     "describe_interval",
     "flag",
@@ -50,6 +52,7 @@ __all__ = [
     "probability_vector",
     "real",
     "real_array",
+    "real_or_array",
     "seed",
     "work_limits",
 ]
@@ -72,6 +75,7 @@ class WorkLimits:
 
 
 _LIMITS = [WorkLimits()]
+_MAX_DOUBLE = float(np.finfo(float).max)
 
 
 def current_limits() -> WorkLimits:
@@ -349,6 +353,36 @@ def integer_array(name: str, value, *, low=0, high=None, ndim: int | None = None
         index = _first(arr != np.floor(arr))
         raise ValueError(f"{name} must be {allowed}, got {_at(name, index)} = {float(arr[index])!r}")
     return real_array(name, arr, low=low, high=high, domain=allowed)
+
+
+def real_or_array(name: str, value, one: str, many: str, **bounds) -> np.ndarray:
+    """A real scalar (checked by :func:`real` with domain ``one``) or an array (by :func:`real_array`
+    with domain ``many``), returned as an ndarray (0-d for a scalar). ``bounds``: ``low``, ``high``,
+    ``low_open``, ``high_open`` as in :func:`real`."""
+    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
+        return np.asarray(real(name, value, domain=one, **bounds))
+    return real_array(name, value, domain=many, **bounds)
+
+
+def counts_as_floats(name: str, value, low: int = 0, one: str = "", many: str = "") -> np.ndarray:
+    """Integer counts, scalar or array, as a float ndarray: integral floats such as ``1e12`` are
+    accepted, and Python integers up to the largest double (about 1.8e308); a larger integer is
+    refused with its number of digits. ``one``/``many``: the domain named in the message."""
+    one = one or f"an integer >= {low}"
+    many = many or f"integers >= {low}"
+    if (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            and abs(value) > _MAX_DOUBLE):
+        raise ValueError(f"{name} must be {one} up to 1.8e308 (a double), got an integer of "
+                         f"{len(str(abs(int(value))))} digits")
+    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
+        return np.asarray(float(integer(name, value, low=low, domain=one)))
+    return integer_array(name, value, low=low, domain=many)
+
+
+def count_text(n) -> str:
+    """A count for a message, ``1e+30``; Python integers beyond the doubles too (``1e+400``)."""
+    n = int(n)
+    return f"{n:.3g}" if n < 10**300 else f"1e+{len(str(n)) - 1}"
 
 
 def probability_vector(name: str, value, *, atol: float = 1e-9) -> np.ndarray:

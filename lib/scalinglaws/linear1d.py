@@ -28,7 +28,6 @@ References: the exam problem and its worked solution, :cite:p:`src-mrgr-linear`;
 from __future__ import annotations
 
 import math
-import numbers
 
 import mpmath
 import numpy as np
@@ -61,31 +60,6 @@ _BRENT_OPERATIONS = 5e4  # cost of one scalar root search, in elementary operati
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _size(n) -> str:
-    """A count for a message: ``1e+30``; Python ints beyond the doubles too (``1e+400``)."""
-    n = int(n)
-    return f"{n:.3g}" if n < 10**300 else f"1e+{len(str(n)) - 1}"
-
-
-def _reals(name: str, value, one: str, many: str, **bounds) -> np.ndarray:
-    """A real scalar (checked as ``one``, "a rate in (0, 1/3]") or array (as ``many``), as an ndarray."""
-    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
-        return np.asarray(check.real(name, value, domain=one, **bounds))
-    return check.real_array(name, value, domain=many, **bounds)
-
-
-def _counts(name: str, value, low: int = 0, one: str = "", many: str = "") -> np.ndarray:
-    """Integer counts as floats (1e12 allowed) up to the largest double, scalar or array."""
-    one = one or f"an integer >= {low}"
-    many = many or f"integers >= {low}"
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and abs(value) > _MAX_DOUBLE:
-        raise ValueError(f"{name} must be {one} up to 1.8e308 (a double), got an integer of "
-                         f"{len(str(abs(int(value))))} digits")
-    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
-        return np.asarray(float(check.integer(name, value, low=low, domain=one)))
-    return check.integer_array(name, value, low=low, domain=many)
-
-
 def _batch(batch_size) -> int:
     return check.integer("batch_size", batch_size, low=1, high=MAX_BATCH_SIZE,
                          domain="an integer in [1, 1e15] (B + 2 must be exact in double precision)")
@@ -95,7 +69,7 @@ def _rates(eta, B: int, name: str = "eta") -> np.ndarray:
     """Rates in the open stable range, decided exactly (the float 2B/(B+2) itself may be inside it)."""
     bound = 2.0 * B / (B + 2.0)
     domain = f"in the stable range (0, 2B/(B+2)) = (0, {bound:.6g}) for batch_size={B}"
-    eta = _reals(name, eta, "a rate " + domain, "rates " + domain, low=0, high=2, low_open=True, high_open=True)
+    eta = check.real_or_array(name, eta, "a rate " + domain, "rates " + domain, low=0, high=2, low_open=True, high_open=True)
     outside = ~(_gap(eta, B) > 0)
     if np.any(outside):
         index = tuple(int(i) for i in np.argwhere(outside)[0]) if outside.ndim else ()
@@ -218,7 +192,7 @@ def second_moment(eta, T, batch_size: int = 1):
     """
     B = _batch(batch_size)
     eta = _rates(eta, B)
-    T = _counts("T", T)
+    T = check.counts_as_floats("T", T)
     _check_elements("linear1d.second_moment", eta, T)
     log_r, _, gap = _log_contraction(eta, B)
     with np.errstate(over="ignore"):  # T log r may be -inf: r^T underflows to its true value 0
@@ -275,7 +249,7 @@ def expected_weight(eta, T, batch_size: int = 1):
     """
     B = _batch(batch_size)
     eta = _rates(eta, B)
-    T = _counts("T", T)
+    T = check.counts_as_floats("T", T)
     _check_elements("linear1d.expected_weight", eta, T)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_abs = np.where(eta < 1.0, np.log1p(-eta), np.log(eta - 1.0))  # eta - 1 is exact on [1, 2)
@@ -339,7 +313,7 @@ def optimal_loss(T, batch_size: int = 1):
     (loss, eta) : floats, or arrays shaped like T.
     """
     B = _batch(batch_size)
-    T_arr = _counts("T", T, low=1)
+    T_arr = check.counts_as_floats("T", T, low=1)
     _check_elements("linear1d.optimal_loss", T_arr, per_element=_BRENT_OPERATIONS)
     etas = np.empty(T_arr.shape)
     for index, t in np.ndenumerate(T_arr):
@@ -371,7 +345,7 @@ def optimal_loss_mp(T, dps: int = 50):
     T_int = check.integer("T", T, low=1)
     dps = check.integer("dps", dps, low=20)
     _check_work("linear1d.optimal_loss_mp", operations=_mp_operations(dps) + T_int.bit_length() ** 1.6,
-                sizes=f"dps = {_size(dps)}, T with {len(str(T_int)) if T_int < 10**10000 else 'over 10000'} digits")
+                sizes=f"dps = {check.count_text(dps)}, T with {len(str(T_int)) if T_int < 10**10000 else 'over 10000'} digits")
     with mpmath.workdps(dps):
         Tm = mpmath.mpf(T_int)
         if T_int <= 10**300:
@@ -411,7 +385,7 @@ def asymptotic_optimal_loss(T):
     ``|inf_eta Lbar(eta, T) - g(T)| = O((log T)^2 / T^2)`` as T -> infinity (chapter "the tuned
     learning rate").  Domain: T >= 1 (real, scalar or array, up to the largest double).
     """
-    T = _reals("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
+    T = check.real_or_array("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
     _check_elements("linear1d.asymptotic_optimal_loss", T)
     result = 0.5 + (1.0 + math.log(36.0) + np.log(T)) * (0.125 / T)
     return _scalar_or_array(result)
@@ -422,7 +396,7 @@ def asymptotic_optimal_rate(T):
 
     Domain: T >= 1 (real, scalar or array, up to the largest double: 2e-306 at T = 1.8e308).
     """
-    T = _reals("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
+    T = check.real_or_array("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
     _check_elements("linear1d.asymptotic_optimal_rate", T)
     result = (math.log(36.0) + np.log(T)) * (0.5 / T)
     return _scalar_or_array(result)
@@ -446,7 +420,7 @@ def simulate_weights(eta: float, T: int, runs: int, seed: int = 0, batch_size: i
     runs = check.integer("runs", runs, low=1)
     seed = check.seed("seed", seed)
     _check_work("linear1d.simulate", operations=10 * T * runs * B, memory_bytes=24 * runs * B + 8 * runs,
-                     sizes=f"T = {_size(T)}, runs = {_size(runs)}, batch_size = {_size(B)}")
+                     sizes=f"T = {check.count_text(T)}, runs = {check.count_text(runs)}, batch_size = {check.count_text(B)}")
     rng = np.random.default_rng(seed)
     w = np.zeros(runs)
     draws = np.empty((2, B, runs))

@@ -99,31 +99,6 @@ _SEARCH_OPERATIONS = 2e6  # one tuned-rate search (97 grid points, then Brent), 
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _size(n) -> str:
-    """A count for a message: ``1e+30``; Python ints beyond the doubles too (``1e+400``)."""
-    n = int(n)
-    return f"{n:.3g}" if n < 10**300 else f"1e+{len(str(n)) - 1}"
-
-
-def _reals(name: str, value, one: str, many: str, **bounds) -> np.ndarray:
-    """A real scalar (checked as ``one``, "a rate in (0, 1/3]") or array (as ``many``), as an ndarray."""
-    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
-        return np.asarray(check.real(name, value, domain=one, **bounds))
-    return check.real_array(name, value, domain=many, **bounds)
-
-
-def _counts(name: str, value, low: int = 0, one: str = "", many: str = "") -> np.ndarray:
-    """Integer counts as floats (1e12 allowed) up to the largest double, scalar or array."""
-    one = one or f"an integer >= {low}"
-    many = many or f"integers >= {low}"
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and abs(value) > _MAX_DOUBLE:
-        raise ValueError(f"{name} must be {one} up to 1.8e308 (a double), got an integer of "
-                         f"{len(str(abs(int(value))))} digits")
-    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
-        return np.asarray(float(check.integer(name, value, low=low, domain=one)))
-    return check.integer_array(name, value, low=low, domain=many)
-
-
 def _check_a(a) -> float:
     return check.real("a", a, low=0, low_open=True, domain="a real number > 0 (the Zipf exponent is a+1)")
 
@@ -133,7 +108,7 @@ def _check_b(b) -> float:
 
 
 def _check_eta(eta) -> np.ndarray:
-    return _reals("eta", eta, "a rate in (0, 1/3]", "rates in (0, 1/3]", low=0, high=MAX_RATE, low_open=True)
+    return check.real_or_array("eta", eta, "a rate in (0, 1/3]", "rates in (0, 1/3]", low=0, high=MAX_RATE, low_open=True)
 
 
 def _too_big(name: str, value, low: int) -> None:
@@ -143,7 +118,7 @@ def _too_big(name: str, value, low: int) -> None:
 
 
 def _check_N(N) -> np.ndarray:
-    return _counts("N", N, low=1, one="a number of parameters: an integer >= 1",
+    return check.counts_as_floats("N", N, low=1, one="a number of parameters: an integer >= 1",
                    many="numbers of parameters: integers >= 1")
 
 
@@ -367,7 +342,7 @@ def feature_probabilities(K, a) -> np.ndarray:
     """
     a = _check_a(a)
     K = check.integer("K", K, low=1, domain="a number of features: an integer >= 1")
-    _check_work("feature_probabilities", operations=10 * K, memory_bytes=24 * K, sizes=f"K = {_size(K)}")
+    _check_work("feature_probabilities", operations=10 * K, memory_bytes=24 * K, sizes=f"K = {check.count_text(K)}")
     return _probability(a, np.arange(1, K + 1, dtype=float))
 
 
@@ -379,7 +354,7 @@ def tail_mass(K, a):
     (computed from a itself, not from the rounded a + 1); values below the smallest double are 0.
     """
     a = _check_a(a)
-    K = _counts("K", K, low=0, one="a number of features: an integer >= 0",
+    K = check.counts_as_floats("K", K, low=0, one="a number of features: an integer >= 0",
                 many="numbers of features: integers >= 0")
     _check_work("tail_mass", operations=100 * K.size, memory_bytes=64 * K.size, sizes=f"{K.size} values of K")
     result = _tail(a, K)
@@ -529,7 +504,7 @@ def expected_loss(eta, T, N, a, b):
     a = _check_a(a)
     b = _check_b(b)
     eta = _check_eta(eta)
-    T = _counts("T", T, low=0)
+    T = check.counts_as_floats("T", T, low=0)
     N_arr = _check_N(N)
     N_exact = _exact_N(N, N_arr)
     shape = np.broadcast_shapes(eta.shape, T.shape, N_arr.shape)
@@ -606,7 +581,7 @@ def _optimal_scalar(T: float, K: int, a: float) -> tuple[float, float]:
 def _optimal(name: str, T, N, a, b):
     a = _check_a(a)
     b = _check_b(b)
-    T = _counts("T", T, low=1)
+    T = check.counts_as_floats("T", T, low=1)
     N_arr = _check_N(N)
     N_exact = _exact_N(N, N_arr)
     shape = np.broadcast_shapes(T.shape, N_arr.shape)
@@ -796,7 +771,7 @@ def simulate(eta, T, N, a, b, runs, seed=0):
     seed = check.seed("seed", seed)
     chunk = max(1, min(runs, 2_000_000 // max(T, 1)))
     _check_work("simulate", operations=60 * T * runs, memory_bytes=80 * max(T, 1) * chunk + 16 * runs,
-                sizes=f"T = {_size(T)}, runs = {_size(runs)}")
+                sizes=f"T = {check.count_text(T)}, runs = {check.count_text(runs)}")
     K = _feature_count_scalar(N_int, b)
     visible_mass = 1.0 - float(_tail(a, np.array(float(K))))
     rng = np.random.default_rng(seed)
@@ -911,7 +886,7 @@ def asymptotic_optimal_rate(T, a):
     is below the smallest normal double (only for a below about 1e-300).
     """
     a = _check_a(a)
-    T = _reals("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
+    T = check.real_or_array("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
     _check_work("asymptotic_optimal_rate", operations=20 * T.size, memory_bytes=32 * T.size,
                 sizes=f"{T.size} values of T")
     first, second = _exponent_ratios(a)
@@ -943,9 +918,9 @@ def asymptotic_optimal_excess(N, T, a, b):
     """
     a = _check_a(a)
     b = _check_b(b)
-    N = _reals("N", N, "a real number >= 1 (a number of parameters)", "real numbers >= 1 (numbers of parameters)",
+    N = check.real_or_array("N", N, "a real number >= 1 (a number of parameters)", "real numbers >= 1 (numbers of parameters)",
                low=1)
-    T = _reals("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
+    T = check.real_or_array("T", T, "a real number >= 1 (a number of steps)", "real numbers >= 1 (numbers of steps)", low=1)
     shape = np.broadcast_shapes(N.shape, T.shape)
     size = float(np.prod(shape, dtype=float))
     _check_work("asymptotic_optimal_excess", operations=size * 5e5, memory_bytes=size * 32,
