@@ -12,13 +12,12 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import scalinglaws
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.optimize import minimize
-
-import scalinglaws
 from scalinglaws import learning_law as ll
+from scipy.optimize import minimize
 
 
 def _small(T=6, seed=1, eta=0.5):
@@ -180,11 +179,11 @@ def _exact_projection(v):
     """The projection in exact rational arithmetic (Fractions of the float entries): sort, find rho."""
     q = [Fraction(x) for x in v]
     u = sorted(q, reverse=True)
-    total, rho, tau = Fraction(0), 0, Fraction(0)
-    for j, uj in enumerate(u, start=1):
+    total, tau = Fraction(0), Fraction(0)
+    for j, uj in enumerate(u, start=1):  # tau from the last j (rho) where the condition holds
         total += uj
         if uj - (total - 1) / j > 0:
-            rho, tau = j, (total - 1) / j
+            tau = (total - 1) / j
     return np.array([float(max(x - tau, 0)) for x in q])
 
 
@@ -574,9 +573,9 @@ def test_public_functions_reject_nan_inf_strings_none_and_booleans_by_name(key, 
 
 
 def test_work_limits_can_be_lifted_deliberately():
-    with scalinglaws.work_limits(operations=1e5):
-        with pytest.raises(ValueError, match="learning_law.train"):
-            ll.train(ll.make_problem(8, 64, 8, T=200), ll.uniform_policy(200, 64))
+    p = ll.make_problem(8, 64, 8, T=200)
+    with scalinglaws.work_limits(operations=1e5), pytest.raises(ValueError, match="learning_law.train"):
+        ll.train(p, ll.uniform_policy(200, 64))
 
 
 @settings(max_examples=100, deadline=None)
@@ -594,3 +593,58 @@ def test_acceleration_ratio_matches_mpmath_for_different_floors(T, L0c, L0o, Bc,
         if exact > 1e308:
             return  # refused as not representable, checked elsewhere
         assert value == pytest.approx(float(exact), rel=1e-7, abs=1e-300)
+
+
+# ----------------------------------------------------------------------------- the law and the evidence
+def test_law_spread_matches_explicit_loops():
+    rng = np.random.default_rng(2)
+    values = rng.normal(1.0, 0.5, (6, 5))
+    gamma = ll.project_to_simplex(rng.normal(0, 1, (6, 5)) * 2)
+    gamma[0] = [1, 0, 0, 0, 0]
+    for weighted in (False, True):
+        spread = ll.law_spread(values, gamma, weighted=weighted)
+        for t in range(6):
+            on = gamma[t] > 0
+            if on.sum() < 2:
+                assert math.isnan(spread[t])
+                continue
+            w = gamma[t, on] / gamma[t, on].sum() if weighted else np.full(on.sum(), 1 / on.sum())
+            mean = np.sum(w * values[t, on])
+            std = math.sqrt(np.sum(w * (values[t, on] - mean) ** 2))
+            assert spread[t] == pytest.approx(std / abs(mean), rel=1e-12)
+    assert ll.law_spread(np.ones((2, 3)), np.full((2, 3), 1 / 3))[0] == 0.0  # equal: the law holds exactly
+
+
+def test_drop_evidence_matches_explicit_loops():
+    p = ll.make_problem(dim=4, n_train=12, n_desired=6, eta=0.5, T=40, seed=3)
+    res = ll.optimize_policy(p, tol=1e-3, max_iterations=400)
+    uniform = ll.train(p, ll.uniform_policy(p.T, p.n_train))
+    ev = ll.drop_evidence(p, res.gamma, res.trajectory, uniform)
+    g, th = res.gamma, res.trajectory.thetas
+    c = np.array([[(_sigmoid(th[t] @ p.X[n]) - p.y[n]) * (p.X[n] @ res.trajectory.desired_grads[t])
+                   for n in range(p.n_train)] for t in range(p.T)])
+    m = np.array([[(2 * p.y[n] - 1) * (th[t] @ p.X[n]) for n in range(p.n_train)] for t in range(p.T)])
+    np.testing.assert_allclose(ll.margins(p, res.trajectory), m, rtol=1e-12, atol=1e-12)
+    assert ev["w_neg_policy"] == pytest.approx(np.mean([sum(g[t, n] for n in range(p.n_train) if c[t, n] < 0)
+                                                        for t in (1,)]))
+    assert ev["single_example_share"] == pytest.approx(np.mean([(g[t] > 0).sum() == 1 for t in range(p.T)]))
+    assert ev["examples_used"] == sum(any(g[t, n] > 0 for t in range(p.T)) for n in range(p.n_train))
+    assert ev["greedy_share"] == pytest.approx(np.mean([np.argmax(g[t]) == np.argmax(c[t]) for t in range(p.T)]))
+    # the learned threshold: loss below 1e-3 exactly
+    sel = [t for t in range(1, p.T) if (g[t] > 0).sum() < p.n_train / 2]
+    learned = [[float(ll.logistic_loss(m[t, n], 1.0)) < 1e-3 for n in range(p.n_train)] for t in sel]
+    assert ev["learned_count_share"] == pytest.approx(np.mean(learned))
+    # at a certified policy the largest weight sits on a smallest-gradient example in most steps
+    assert ev["costate_share"] > 0.9
+
+
+def test_compare_loss_curves_recovers_a_known_acceleration():
+    t = np.arange(0, 801, dtype=float)
+    Lc = ll.power_law_loss(np.maximum(t, 1), 0.0, 2.0, 0.5)
+    Lo = ll.power_law_loss(np.maximum(t, 1) * 4.0, 0.0, 2.0, 0.5)  # the same law, four times faster
+    out = ll.compare_loss_curves(Lc, Lo)
+    assert out["ar_fit"] == pytest.approx(4.0, rel=1e-4)
+    assert out["ar_empirical"] == pytest.approx(4.0, rel=2e-2)
+    assert out["misfit_conventional"] < 1e-8
+    with pytest.raises(ValueError, match="^window must"):
+        ll.compare_loss_curves(Lc, Lo, window=1.0)

@@ -59,15 +59,19 @@ __all__ = [
     "Trajectory",
     "acceleration_ratio",
     "active_sim",
+    "compare_loss_curves",
     "compression_ratio",
     "contributions",
     "costate_sim",
+    "drop_evidence",
     "empirical_acceleration",
     "fit_loss_curve",
     "frank_wolfe_gap",
     "gradient_descent",
+    "law_spread",
     "logistic_loss",
     "make_problem",
+    "margins",
     "objective",
     "objective_and_gradient",
     "optimize_policy",
@@ -149,7 +153,7 @@ class PerceptronProblem:
 
 def _check_problem(problem) -> PerceptronProblem:
     if not isinstance(problem, PerceptronProblem):
-        raise ValueError(f"problem must be a PerceptronProblem (made by learning_law.make_problem), got "
+        raise ValueError(f"problem must be a PerceptronProblem (made by learning_law.make_problem), got "  # noqa: TRY004 (the library's one rule: ValueError naming the argument)
                          f"{check._show(problem)}")
     return problem
 
@@ -439,7 +443,7 @@ def weighted_hvp(problem: PerceptronProblem, theta, weights, v) -> np.ndarray:
 # --------------------------------------------------------------------------- diagnostics
 def _check_trajectory(problem: PerceptronProblem, traj) -> Trajectory:
     if not isinstance(traj, Trajectory):
-        raise ValueError(f"traj must be a Trajectory (returned by learning_law.train), got {check._show(traj)}")
+        raise ValueError(f"traj must be a Trajectory (returned by learning_law.train), got {check._show(traj)}")  # noqa: TRY004
     T, N, D = problem.T, problem.n_train, problem.dim
     if (traj.residuals.shape != (T, N) or traj.desired_grads.shape != (T + 1, D)
             or traj.thetas.shape != (T + 1, D)):
@@ -549,6 +553,121 @@ def compression_ratio(J, T, n_classes: int = 2):
     n_classes = check.integer("n_classes", n_classes, low=2)
     cr = T * math.log(n_classes) / J
     return cr if cr.ndim else float(cr)
+
+
+def law_spread(values, gamma, weighted: bool = False, min_active: int = 2) -> np.ndarray:
+    r"""Per-step relative spread of ``values`` over the active examples: how far the Learning Law is from holding.
+
+    Unweighted (``weighted=False``): ``std_{n active} v_{n,t} / |mean_{n active} v_{n,t}|`` = 1 / |SIM_t|
+    (:func:`active_sim`), population std over the examples with ``gamma_{n,t} > 0``.
+    Weighted: the same with the policy's weights, ``sqrt(sum_n gamma (v - vbar)^2) / |vbar|`` with
+    ``vbar = sum_n gamma v`` (rows of ``gamma`` sum to one); an example on its way out with a tiny weight
+    counts little.  Zero means exactly equal contributions.  Steps with fewer than ``min_active``
+    active examples give NaN; a zero mean with a nonzero spread gives inf.  Returns (T,).
+
+    Domain: ``values`` finite and ``gamma`` non-negative (T, N) arrays; ``min_active`` >= 2.
+    """
+    values = check.real_array("values", values, ndim=2)
+    gamma = check.real_array("gamma", gamma, ndim=2, low=0, domain="non-negative weights")
+    if values.shape != gamma.shape:
+        raise ValueError(f"values and gamma must have one shape (T, N), got {values.shape} and {gamma.shape}")
+    weighted = check.flag("weighted", weighted)
+    min_active = check.integer("min_active", min_active, low=2)
+    active = gamma > 0
+    k = active.sum(axis=1)
+    w = gamma / np.maximum(gamma.sum(axis=1, keepdims=True), 1e-300) if weighted else active / np.maximum(k, 1)[:, None]
+    mean = np.sum(w * values, axis=1)
+    std = np.sqrt(np.sum(w * (values - mean[:, None]) ** 2, axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(std == 0, 0.0, std / np.abs(mean))
+    return np.where(k >= min_active, spread, np.nan)
+
+
+def margins(problem: PerceptronProblem, traj: Trajectory) -> np.ndarray:
+    r"""Signed margins ``m_{n,t} = (2 y_n - 1)\,\theta_t\cdot x_n`` for t = 0..T-1, shape (T, N).
+
+    Large positive: example n is classified correctly with confidence (its loss ``softplus(-m)`` is
+    small); negative: misclassified.  For binary labels.
+    """
+    problem = _check_problem(problem)
+    traj = _check_trajectory(problem, traj)
+    return (2.0 * problem.y - 1.0) * (traj.thetas[:-1] @ problem.X.T)
+
+
+def drop_evidence(problem: PerceptronProblem, gamma, traj: Trajectory, uniform_traj: Trajectory,
+                  learned_loss: float = 1e-3) -> dict:
+    r"""Which examples a policy drops, and when: the statistics behind the chapter's evidence.
+
+    Returns a dict of floats:
+
+    ``w_neg_policy``, ``w_neg_uniform``
+        Over the first steps ``t = 1 .. max(1, T//20 - 1)``: the mean weight the policy puts on examples
+        whose contribution :func:`contributions` is negative (a step on them raises the desired loss),
+        and the same for the uniform policy (the fraction of such examples).
+    ``selective_steps``
+        Steps ``t >= 1`` with fewer than N/2 active examples.
+    ``learned_count_share``, ``learned_weight_share``
+        On those steps, the fraction of examples already learned (loss below ``learned_loss``, i.e.
+        margin above ``-log(e^{learned_loss} - 1)``, about ``log(1/learned_loss)``), and the weight the
+        policy gives them.
+    ``margin_active``, ``margin_dropped``
+        Median margin (:func:`margins`) of the active and of the dropped examples on those steps.
+    ``single_example_share``
+        Fraction of steps with exactly one active example.
+    ``examples_used``
+        Number of examples with positive weight at some step.
+    ``greedy_share``
+        Fraction of steps whose largest weight is on the example of largest contribution (the greedy
+        choice for the next step's loss).
+    ``costate_share``
+        Fraction of steps whose largest weight is on the example of largest costate contribution
+        ``lambda_{t+1} . grad l_n`` (what first-order optimality prescribes).
+    ``last_use_margin``
+        Median margin, at the last step it is used, of each example that stops being used before the
+        last quarter of training (its last active step is below 3T/4); NaN if there are none.
+    """
+    problem = _check_problem(problem)
+    gamma = _check_policy(problem, gamma)
+    traj = _check_trajectory(problem, traj)
+    uniform_traj = _check_trajectory(problem, uniform_traj)
+    learned_loss = check.real("learned_loss", learned_loss, low=0, high=1, low_open=True, high_open=True)
+    T, N = gamma.shape
+    c = contributions(problem, traj)
+    c_uniform = contributions(problem, uniform_traj)
+    grad = _adjoint(problem, gamma, traj)
+    m = margins(problem, traj)
+    active = gamma > 0
+    early = slice(1, max(2, T // 20))
+    out = {}
+    if T >= 2:
+        out["w_neg_policy"] = float(np.mean(np.sum(gamma[early] * (c[early] < 0), axis=1)))
+        out["w_neg_uniform"] = float(np.mean(np.mean(c_uniform[early] < 0, axis=1)))
+    else:
+        out["w_neg_policy"] = out["w_neg_uniform"] = math.nan
+    selective = np.nonzero(active.sum(axis=1) < N / 2)[0]
+    selective = selective[selective >= 1]
+    out["selective_steps"] = float(selective.size)
+    threshold = -math.log(math.expm1(learned_loss))  # softplus(-m) < learned_loss  <=>  m > threshold
+    if selective.size:
+        learned = m[selective] > threshold
+        out["learned_count_share"] = float(learned.mean())
+        out["learned_weight_share"] = float(np.mean(np.sum(gamma[selective] * learned, axis=1)))
+        act_sel, m_sel = active[selective], m[selective]
+        out["margin_active"] = float(np.median(m_sel[act_sel]))
+        out["margin_dropped"] = float(np.median(m_sel[~act_sel])) if np.any(~act_sel) else math.nan
+    else:
+        out["learned_count_share"] = out["learned_weight_share"] = math.nan
+        out["margin_active"] = out["margin_dropped"] = math.nan
+    out["single_example_share"] = float(np.mean(active.sum(axis=1) == 1))
+    used = active.any(axis=0)
+    out["examples_used"] = float(used.sum())
+    top = np.argmax(gamma, axis=1)
+    out["greedy_share"] = float(np.mean(top == np.argmax(c, axis=1)))
+    out["costate_share"] = float(np.mean(top == np.argmin(grad, axis=1)))
+    last = np.where(used, T - 1 - np.argmax(active[::-1], axis=0), -1)
+    stopped = np.nonzero(used & (last < 3 * T // 4))[0]
+    out["last_use_margin"] = float(np.median(m[last[stopped], stopped])) if stopped.size else math.nan
+    return out
 
 
 # --------------------------------------------------------------------------- the policy optimiser
@@ -794,6 +913,41 @@ def fit_loss_curve(t, L, L0_max: float | None = None):
                 best = sol
     L0, logB, beta = best.x
     return float(L0), float(math.exp(logB)), float(beta)
+
+
+def compare_loss_curves(loss_conventional, loss_optimal, window: float = 0.1) -> dict:
+    r"""Fit ``L = L0 + (B/t)^beta`` to two desired-loss curves and compare them (Gu et al. 2024).
+
+    Both curves are ``L_dsr(theta_t)`` for t = 0..T.  Each is fitted by :func:`fit_loss_curve` over
+    ``t in [window T, T]``.  Returns a dict: ``fit_conventional`` and ``fit_optimal`` (``(L0, B, beta)``),
+    ``misfit_conventional`` and ``misfit_optimal`` (largest ``|log L_fit - log L|`` in the window),
+    ``ar_fit`` (:func:`acceleration_ratio` of the two fits at T) and ``ar_empirical``
+    (:func:`empirical_acceleration`, read off the curves).
+
+    Domain: two curves of equal length T + 1 >= 5 of positive finite reals; ``window`` in (0, 1).
+    """
+    Lc = check.real_array("loss_conventional", loss_conventional, ndim=1, min_size=5, low=0, low_open=True,
+                          domain="losses (positive reals)")
+    Lo = check.real_array("loss_optimal", loss_optimal, ndim=1, min_size=5, low=0, low_open=True,
+                          domain="losses (positive reals)")
+    if Lc.shape != Lo.shape:
+        raise ValueError(f"loss_conventional and loss_optimal must have equal lengths, got shapes {Lc.shape} "
+                         f"and {Lo.shape}")
+    window = check.real("window", window, low=0, high=1, low_open=True, high_open=True)
+    T = Lc.size - 1
+    steps = np.arange(1, T + 1, dtype=float)
+    inside = steps >= window * T
+    if inside.sum() < 4:
+        raise ValueError(f"window must leave at least 4 steps to fit, got window = {window} with T = {T}")
+    out = {}
+    for key, curve in (("conventional", Lc[1:]), ("optimal", Lo[1:])):
+        fit = fit_loss_curve(steps[inside], curve[inside])
+        out[f"fit_{key}"] = fit
+        resid = np.log(power_law_loss(steps[inside], *fit)) - np.log(curve[inside])
+        out[f"misfit_{key}"] = float(np.max(np.abs(resid)))
+    out["ar_fit"] = acceleration_ratio(out["fit_conventional"], out["fit_optimal"], T)
+    out["ar_empirical"] = empirical_acceleration(Lc, Lo)
+    return out
 
 
 def _check_fit(name: str, fit) -> tuple[float, float, float]:
