@@ -648,3 +648,29 @@ def test_compare_loss_curves_recovers_a_known_acceleration():
     assert out["misfit_conventional"] < 1e-8
     with pytest.raises(ValueError, match="^window must"):
         ll.compare_loss_curves(Lc, Lo, window=1.0)
+
+
+def test_policy_report_is_consistent_and_json_ready():
+    import json
+
+    p = ll.make_problem(dim=4, n_train=10, n_desired=5, eta=0.5, T=30, seed=1)
+    res = ll.optimize_policy(p, tol=1e-3, max_iterations=300, record_sim=True)
+    rep = ll.policy_report(p, res)
+    back = json.loads(json.dumps(rep))
+    assert back["policy"]["J"] == pytest.approx(_reference_J(p, res.gamma), rel=1e-12)
+    assert back["uniform"]["J"] == pytest.approx(_reference_J(p, ll.uniform_policy(p.T, p.n_train)), rel=1e-12)
+    assert back["policy"]["CR"] == pytest.approx(p.T * math.log(2) / back["policy"]["J"])
+    assert back["curve"]["relative_gap"][-1] == pytest.approx(res.relative_gap)
+    assert back["policy"]["certified"] == res.certified
+    assert len(back["policy"]["law"]["costate"]) == p.T
+    # the law statistics of the final policy, by an explicit loop over steps
+    law = back["policy"]["law"]
+    q = -res.gradient / p.eta
+    for t in range(p.T):
+        on = res.gamma[t] > 0
+        if on.sum() >= 2:
+            assert law["costate"][t] == pytest.approx(np.std(q[t, on]) / abs(np.mean(q[t, on])), rel=1e-10)
+        else:
+            assert math.isnan(law["costate"][t])
+    with pytest.raises(ValueError, match="^result must be a PolicyResult"):
+        ll.policy_report(p, None)
