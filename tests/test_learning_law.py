@@ -126,6 +126,9 @@ def test_problem_none_and_wrong_objects_are_refused_by_name():
             call()
     with pytest.raises(ValueError, match="^traj must be a Trajectory"):
         ll.contributions(p, None)
+    traj = ll.train(p, gamma)
+    with pytest.raises(ValueError, match="^uniform_traj must be a Trajectory"):
+        ll.drop_evidence(p, gamma, traj, "x")
 
 
 # ----------------------------------------------------------------------------- losses
@@ -674,3 +677,10 @@ def test_policy_report_is_consistent_and_json_ready():
             assert math.isnan(law["costate"][t])
     with pytest.raises(ValueError, match="^result must be a PolicyResult"):
         ll.policy_report(p, None)
+
+
+def test_code_version_ignores_documentation_and_sees_code():
+    base = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
+    assert ll._code_hash(base) == ll._code_hash('def f(x):\n    """Other doc."""\n\n    return x + 1  # two\n')
+    assert ll._code_hash(base) != ll._code_hash('def f(x):\n    """Doc."""\n    return x + 2\n')
+    assert len(ll.code_version()) == 64

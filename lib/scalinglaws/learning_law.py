@@ -43,9 +43,12 @@ for projected gradient); Frank and Wolfe (1956), Jaggi (2013) (the Frank--Wolfe 
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -59,6 +62,7 @@ __all__ = [
     "Trajectory",
     "acceleration_ratio",
     "active_sim",
+    "code_version",
     "compare_loss_curves",
     "compression_ratio",
     "contributions",
@@ -87,6 +91,28 @@ __all__ = [
 
 METHODS = ("accelerated", "blended", "projected")
 """Policy optimisers of :func:`optimize_policy` (see its docstring; the benchmark compares others)."""
+
+
+def code_version() -> str:
+    """SHA-256 of this module's code without its docstrings: the version stamped on stored results.
+
+    Computed from the abstract syntax tree (``ast.dump``, without line numbers) after removing every
+    docstring, so editing documentation or comments does not change it, and any change to what the
+    code computes does.  ``data/learning_law/paper_size.json`` records it; the chapter compares it with
+    the running code.
+    """
+    return _code_hash(Path(__file__).read_text(encoding="utf-8"))
+
+
+def _code_hash(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- the problem
@@ -443,13 +469,13 @@ def weighted_hvp(problem: PerceptronProblem, theta, weights, v) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- diagnostics
-def _check_trajectory(problem: PerceptronProblem, traj) -> Trajectory:
+def _check_trajectory(problem: PerceptronProblem, traj, name: str = "traj") -> Trajectory:
     if not isinstance(traj, Trajectory):
-        raise ValueError(f"traj must be a Trajectory (returned by learning_law.train), got {check._show(traj)}")  # noqa: TRY004
+        raise ValueError(f"{name} must be a Trajectory (returned by learning_law.train), got {check._show(traj)}")  # noqa: TRY004
     T, N, D = problem.T, problem.n_train, problem.dim
     if (traj.residuals.shape != (T, N) or traj.desired_grads.shape != (T + 1, D)
             or traj.thetas.shape != (T + 1, D)):
-        raise ValueError(f"traj does not belong to this problem: residuals {traj.residuals.shape} and "
+        raise ValueError(f"{name} does not belong to this problem: residuals {traj.residuals.shape} and "
                          f"desired_grads {traj.desired_grads.shape}, expected ({T}, {N}) and ({T + 1}, {D})")
     return traj
 
@@ -631,7 +657,7 @@ def drop_evidence(problem: PerceptronProblem, gamma, traj: Trajectory, uniform_t
     problem = _check_problem(problem)
     gamma = _check_policy(problem, gamma)
     traj = _check_trajectory(problem, traj)
-    uniform_traj = _check_trajectory(problem, uniform_traj)
+    uniform_traj = _check_trajectory(problem, uniform_traj, "uniform_traj")
     learned_loss = check.real("learned_loss", learned_loss, low=0, high=1, low_open=True, high_open=True)
     T, N = gamma.shape
     c = contributions(problem, traj)
