@@ -14,13 +14,16 @@ export MKL_NUM_THREADS := 1
 CHAPTER ?=
 PARAMS  ?=
 
-.PHONY: help venv book test notebooks variant-html bench clean
+.PHONY: help venv book pdf test notebooks variant-html bench clean
 
 help:
 	@echo "make book        render the stored notebooks to _build/html (no re-execution)"
-	@echo "make test        pytest on tests/ and nbval on every notebook in book/"
+	@echo "make pdf         the book as one PDF: _build/pdf/scaling-laws.pdf (needs Chromium; installs it if it can)"
+	@echo "make test        the book, its PDF, pytest on tests/ and nbval on every notebook in book/"
 	@echo "make notebooks   execute every chapter in place with papermill (CHAPTER=name for one;"
 	@echo "                 PARAMS='-p name value ...' writes a variant under _build/variants/)"
+	@echo "make variant-html VARIANT=_build/variants/<chapter>/<file>.ipynb"
+	@echo "                 render a rerun as a page of the book (glued numbers, equations, citations)"
 	@echo "make bench       run the benchmarks; they print ratios measured in one run"
 	@echo "make clean       remove _build and caches (keeps .venv)"
 
@@ -37,23 +40,41 @@ book: $(STAMP)
 	$(BIN)/python tools/stage_mathjax.py || exit 1; \
 	$(BIN)/python tools/write_status.py || exit 1; \
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going || exit 1; \
-	echo "make book: wall time $$(( $$(date +%s) - start )) s"
+	elapsed=$$(( $$(date +%s) - start )); \
+	$(BIN)/python tools/write_status.py --record "make book" $$elapsed; \
+	echo "make book: wall time $$elapsed s"
 
-# make test: the nitpicky book build (warnings are errors, so broken links and references fail),
-# then the library and book tests (including the browser test of the built pages), then nbval.
+# make pdf: print the freshly built book with Chromium (tools/build_pdf.py); Debian's chromium and
+# fonts-noto-cjk are installed first if missing (tools/debian_packages.sh says what to do if it cannot).
+pdf: book
+	@start=$$(date +%s); \
+	bash tools/debian_packages.sh || exit 1; \
+	$(BIN)/python tools/build_pdf.py || exit 1; \
+	elapsed=$$(( $$(date +%s) - start )); \
+	$(BIN)/python tools/write_status.py --record "make pdf" $$elapsed; \
+	echo "make pdf: wall time $$elapsed s"
+
+# make test: the nitpicky book build (warnings are errors, so broken links and references fail), its
+# PDF, then the library and book tests (the browser test of the built pages, the PDF's test, a rerun
+# rendered as a page), then nbval. Without Chromium (and no way to install it) the browser and PDF
+# tests skip, unless REQUIRE_BROWSER=1 (.ci/run), where they fail.
 test: $(STAMP)
 	@start=$$(date +%s); status=0; \
 	$(MAKE) --no-print-directory book || status=1; \
+	if bash tools/debian_packages.sh; then $(BIN)/python tools/build_pdf.py || status=1; \
+	elif [ "$$REQUIRE_BROWSER" = 1 ]; then status=1; fi; \
 	$(BIN)/python -m pytest tests/ || status=1; \
 	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
-	echo "make test: wall time $$(( $$(date +%s) - start )) s"; exit $$status
+	elapsed=$$(( $$(date +%s) - start )); \
+	if [ $$status = 0 ]; then $(BIN)/python tools/write_status.py --record "make test" $$elapsed; fi; \
+	echo "make test: wall time $$elapsed s"; exit $$status
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(PARAMS),--params "$(PARAMS)")
 
 variant-html: $(STAMP)
 	@test -n "$(VARIANT)" || { echo "usage: make variant-html VARIANT=_build/variants/<chapter>/<file>.ipynb"; exit 2; }
-	$(BIN)/jupyter nbconvert --to html "$(VARIANT)"
+	$(BIN)/python tools/render_variant.py "$(VARIANT)"
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -4,6 +4,9 @@
    linear1d.simulate (draws every example), same T, runs and batch size.
 2. steps_to_target over a sweep of batch sizes against a reference Python loop written out here.
 3. two_batch_estimate on a (reps, d) array against a Python loop over repetitions.
+4. batch_schedule.integer_optimum (branch and bound with the AM-GM bound) against brute_force_optimum
+   (every composition) on the same instance.
+5. critical_batch.steps_to_targets over 41 batch sizes in one vectorised call against one call per batch.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from _timing import best_of
 
 import numpy as np
+from scalinglaws import batch_schedule as bs
+from scalinglaws import critical_batch as cb
 from scalinglaws import linear1d
 from scalinglaws import noise_scale as ns
 
@@ -57,6 +62,21 @@ def main() -> None:
     t_loop = _best_seconds(lambda: [ns.two_batch_estimate(a, b, 4, 64) for a, b in zip(gs[:2000], gb[:2000])]) * reps / 2000
     print(f"two_batch_estimate, {reps} repetitions: vectorised {t_vec * 1e3:.2f} ms, loop (extrapolated "
           f"from 2000) {t_loop * 1e3:.0f} ms, ratio {t_loop / t_vec:.0f}")
+    T, N = 5, 60
+    t_bb = _best_seconds(lambda: bs.integer_optimum(T, N))
+    t_brute = _best_seconds(lambda: bs.brute_force_optimum(T, N), repeat=1)
+    assert bs.integer_optimum(T, N).batch_sizes.tolist() == bs.brute_force_optimum(T, N).batch_sizes.tolist()
+    print(f"integer optimum, {T} steps, {N} examples: branch and bound {t_bb * 1e3:.1f} ms, brute force over "
+          f"{bs.brute_force_optimum(T, N).nodes} schedules {t_brute * 1e3:.0f} ms, ratio {t_brute / t_bb:.0f}")
+
+    c = np.arange(1, 101.0) ** -1.0
+    M0 = np.ones(100)
+    target = [0.3 * 0.5 * float(c @ M0)]
+    Bs = np.unique(np.round(np.logspace(0, 6, 41)))
+    t_vec = _best_seconds(lambda: cb.steps_to_targets(c, M0, 1.0, Bs, target))
+    t_one = _best_seconds(lambda: [cb.steps_to_targets(c, M0, 1.0, [b], target) for b in Bs])
+    print(f"steps_to_targets, d = 100, {Bs.size} batch sizes: one vectorised call {t_vec * 1e3:.1f} ms, one call "
+          f"per batch size {t_one * 1e3:.1f} ms, ratio {t_one / t_vec:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@
 - input validation.
 """
 
+import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scalinglaws import fitting
 from scalinglaws.fitting import (
@@ -123,7 +124,7 @@ def test_screened_grid_matches_full_grid():
     N, D = design(5)
     rng = np.random.default_rng(5)
     loss = direct_law(N, D, CHINCHILLA_LIKE) * np.exp(5e-3 * rng.standard_normal(N.size))
-    grid = HOFFMANN_GRID[::25]  # 180 starts keep the literal procedure quick enough for a test
+    grid = HOFFMANN_GRID[::50]  # 90 starts keep the literal procedure quick enough for a test
     full = fit_chinchilla(N, D, loss, grid=grid, n_starts=None)
     screened = fit_chinchilla(N, D, loss, grid=grid)
     assert full.n_local_minima == len(grid)
@@ -195,49 +196,6 @@ def test_chinchilla_loss_values():
                                rtol=1e-14)
 
 
-@pytest.mark.parametrize("args, message", [
-    (([1e6, 1e7, 1e8, 1e9, 1e10], [1e9] * 4, [2.0] * 5), "same length"),
-    (([1e6, 1e7, 1e8, 1e9, 0.0], [1e9] * 5, [2.0] * 5), "N must be positive"),
-    (([1e6, 1e7, 1e8, 1e9, 1e10], [1e9, -1, 1e9, 1e9, 1e9], [2.0] * 5), "D must be positive"),
-    (([1e6, 1e7, 1e8, 1e9, 1e10], [1e9] * 5, [2.0, 2.0, 0.0, 2.0, 2.0]), "loss must be positive"),
-    (([1e6, 1e7, 1e8, 1e9], [1e9] * 4, [2.0] * 4), "at least 5"),
-    (([1e6, 1e7, 1e8, 1e9, np.nan], [1e9] * 5, [2.0] * 5), "N must be finite"),
-    (([[1e6, 1e7], [1e8, 1e9]], [[1e9] * 2] * 2, [[2.0] * 2] * 2), "1-D"),
-])
-def test_input_validation(args, message):
-    with pytest.raises(ValueError, match=message):
-        fit_chinchilla(*args)
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"delta": 0.0}, "delta must be positive"),
-    ({"grid": np.zeros((3, 4))}, "grid must have shape"),
-    ({"n_starts": 0}, "n_starts must be an integer >= 1"),
-    ({"bootstrap": 1}, "bootstrap must be 0"),
-    ({"bootstrap": -2}, "bootstrap must be an integer"),
-    ({"seed": 1.5}, "seed must be an integer"),
-])
-def test_option_validation(kwargs, message):
-    N, D = design(3)
-    with pytest.raises(ValueError, match=message):
-        fit_chinchilla(N, D, direct_law(N, D, CHINCHILLA_LIKE), **kwargs)
-
-
-def test_other_validation():
-    with pytest.raises(ValueError, match="params must be a mapping"):
-        chinchilla_loss(1.0, 1.0, {"E": 1.0})
-    with pytest.raises(ValueError, match="alpha must be positive"):
-        allocation_exponents(0.0, 0.3)
-    with pytest.raises(ValueError, match="C must be positive"):
-        compute_optimal_allocation(-1.0, CHINCHILLA_LIKE)
-    N, D = design(3)
-    fit = fit_chinchilla(N, D, direct_law(N, D, CHINCHILLA_LIKE), n_starts=1)
-    with pytest.raises(ValueError, match="needs a bootstrap"):
-        fit.interval("alpha")
-    with pytest.raises(ValueError, match="theta must have shape"):
-        objective_and_gradient([1.0, 2.0], N, D, direct_law(N, D, CHINCHILLA_LIKE))
-
-
 def test_single_threaded_blas_restores_thread_count():
     lib = fitting._scipy_openblas()
     if lib is None:
@@ -266,13 +224,192 @@ def test_isoflop_minimum_on_the_law_matches_closed_form():
     assert est_L == pytest.approx(L_opt, rel=1e-7)
 
 
+
+
+# ----------------------------------------------------------------------------- the whole domain
+FAST = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+MAGNITUDE = st.floats(min_value=-300, max_value=300)
+
+
+@FAST
+@given(log_N=MAGNITUDE, log_D=MAGNITUDE, log_A=MAGNITUDE, log_B=MAGNITUDE, E=st.floats(0, 1e300),
+       alpha=st.floats(-3, 3), beta=st.floats(-3, 3))
+def test_chinchilla_loss_whole_domain(log_N, log_D, log_A, log_B, E, alpha, beta):
+    """Against 50-digit arithmetic: finite and right wherever the true loss is a double, a ValueError
+    saying it is not representable where it is not (A N^-alpha overflowed to inf before)."""
+    N, D, A, B = 10.0**log_N, 10.0**log_D, 10.0**log_A, 10.0**log_B
+    params = {"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta}
+    with mpmath.workdps(50):
+        want = mpmath.mpf(E) + mpmath.mpf(A) * mpmath.mpf(N) ** -alpha + mpmath.mpf(B) * mpmath.mpf(D) ** -beta
+    if want > 1.7e308:
+        with pytest.raises(ValueError, match="not representable"):
+            chinchilla_loss(N, D, params)
+    elif want < 1e300:
+        assert chinchilla_loss(N, D, params) == pytest.approx(float(want), rel=1e-12, abs=1e-300)
+
+
+@FAST
+@given(log_alpha=MAGNITUDE, log_beta=MAGNITUDE)
+def test_allocation_exponents_exact(log_alpha, log_beta):
+    """Against exact rationals, for exponents from 1e-300 to 1e300 (alpha + beta overflowed before)."""
+    from fractions import Fraction
+    alpha, beta = 10.0**log_alpha, 10.0**log_beta
+    x, y = Fraction(alpha), Fraction(beta)
+    want = (y / (x + y), x / (x + y), x * y / (x + y))
+    if min(want) < Fraction(2.3e-308):
+        with pytest.raises(ValueError, match="not representable"):
+            allocation_exponents(alpha, beta)
+        return
+    for got, exact in zip(allocation_exponents(alpha, beta), want):
+        assert abs(Fraction(got) - exact) <= exact * Fraction(1, 10**15) + Fraction(1, 10**300)
+
+
+@FAST
+@given(log_C=MAGNITUDE, log_A=st.floats(-50, 50), log_B=st.floats(-50, 50), alpha=st.floats(0.01, 5),
+       beta=st.floats(0.01, 5), k=st.floats(1e-3, 1e3))
+def test_compute_optimal_allocation_whole_domain(log_C, log_A, log_B, alpha, beta, k):
+    """The closed form against 50-digit arithmetic (in log space: no spurious overflow)."""
+    C, A, B = 10.0**log_C, 10.0**log_A, 10.0**log_B
+    params = {"E": 1.0, "A": A, "B": B, "alpha": alpha, "beta": beta}
+    with mpmath.workdps(50):
+        al, be = mpmath.mpf(alpha), mpmath.mpf(beta)
+        G = (al * mpmath.mpf(A) / (be * mpmath.mpf(B))) ** (1 / (al + be))
+        N = G * (mpmath.mpf(C) / mpmath.mpf(k)) ** (be / (al + be))
+        D = mpmath.mpf(C) / mpmath.mpf(k) / N
+        L = 1 + mpmath.mpf(A) * N**-al + mpmath.mpf(B) * D**-be
+    if max(N, D, 1 / N, 1 / D, L) > 1e307:
+        with pytest.raises(ValueError, match="not representable"):
+            compute_optimal_allocation(C, params, flops_per_parameter_token=k)
+        return
+    got = compute_optimal_allocation(C, params, flops_per_parameter_token=k)
+    for value, exact in zip(got, (N, D, L)):
+        assert value == pytest.approx(float(exact), rel=1e-11)
+
+
+@FAST
+@given(r=st.floats(-1e300, 1e300), delta=st.floats(1e-300, 1e300))
+def test_huber_whole_domain(r, delta):
+    want = scipy_huber(delta, r)
+    if np.isinf(want):
+        with pytest.raises(ValueError, match="not representable"):
+            huber(r, delta)
+    else:
+        assert huber(r, delta) == pytest.approx(float(want), rel=1e-15, abs=0)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(centre=st.floats(-300, 300), width=st.floats(1e-8, 5), log_L0=st.floats(-300, 300))
+def test_isoflop_minimum_conditioning(centre, width, log_L0):
+    """Exact parabolas in log N around any centre, with any spacing (down to 1e-8 in log N, where the
+    uncentred normal equations lose every digit): the vertex is recovered."""
+    u = centre + width * np.linspace(-1, 1, 9)
+    u_star = centre + 0.3 * width
+    loss = np.exp(log_L0 + 0.2 * ((u - u_star) / width) ** 2)
+    N_star, L_star = isoflop_minimum(np.exp(u), loss)
+    assert np.log(N_star) == pytest.approx(u_star, abs=1e-6 * width + 1e-9 * abs(u_star))
+    assert np.log(L_star) == pytest.approx(log_L0, abs=1e-7)
+
+
+def test_objective_is_finite_on_the_whole_bounded_domain():
+    N, D = design(3)
+    loss = direct_law(N, D, CHINCHILLA_LIKE)
+    for theta in ([1e100, -1e100, 1e100, -1e100, 1e100], [-1e100] * 5, [1e100] * 5):
+        value, grad = objective_and_gradient(theta, N, D, loss)
+        assert np.isfinite(value) and np.all(np.isfinite(grad))
+    value, grad = objective_and_gradient([0.5, 6.0, 6.0, 0.3, 0.3], [1e-300, 1e300, 1.0], [1e300, 1e-300, 1.0],
+                                         [1e-300, 1e300, 5e-324])
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+
+
+def test_fit_parameters_beyond_the_doubles_are_refused_not_inf():
+    fit = fitting.ChinchillaFit(np.array([800.0, 1.0, 1.0, 0.3, 0.3]), 0.0, np.zeros(5), 1, {})
+    assert fit["A"] == pytest.approx(np.e)
+    with pytest.raises(ValueError, match=r"^E = exp\(e\) is not representable"):
+        fit["E"]
+    assert "e=800" in repr(fit)
+
+
+# ----------------------------------------------------------------------------- bad input
+BAD = [np.nan, np.inf, -np.inf, "0.1", True, None, 1 + 1j, [[1.0], [1.0, 2.0]]]  # the last one ragged
+N5, D5 = design(3)
+L5 = direct_law(N5, D5, CHINCHILLA_LIKE)
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    *[(lambda bad=bad: chinchilla_loss(bad, 1.0, CHINCHILLA_LIKE), "N") for bad in BAD + [0.0, -1.0]],
+    *[(lambda bad=bad: chinchilla_loss(1.0, bad, CHINCHILLA_LIKE), "D") for bad in BAD + [0.0, [1.0, -1.0]]],
+    *[(lambda bad=bad: chinchilla_loss(1.0, 1.0, {**CHINCHILLA_LIKE, "A": bad}), "params['A']")
+      for bad in BAD + [-1.0]],
+    (lambda: chinchilla_loss(1.0, 1.0, {"E": 1.0}), "params"),
+    (lambda: chinchilla_loss(1.0, 1.0, [1, 2, 3, 4, 5]), "params"),
+    *[(lambda bad=bad: huber(bad), "r") for bad in BAD + [[1.0, np.nan]]],
+    *[(lambda bad=bad: huber(0.1, bad), "delta") for bad in BAD + [0.0, -1.0]],
+    *[(lambda bad=bad: allocation_exponents(bad, 0.3), "alpha") for bad in BAD + [0.0, -0.1]],
+    *[(lambda bad=bad: allocation_exponents(0.3, bad), "beta") for bad in BAD + [0.0]],
+    *[(lambda bad=bad: compute_optimal_allocation(bad, CHINCHILLA_LIKE), "C") for bad in BAD + [0.0]],
+    (lambda: compute_optimal_allocation(1e20, {**CHINCHILLA_LIKE, "alpha": 0.0}), "params['alpha']"),
+    *[(lambda bad=bad: compute_optimal_allocation(1e20, CHINCHILLA_LIKE, bad), "flops_per_parameter_token")
+      for bad in BAD + [0.0]],
+    *[(lambda bad=bad: objective_and_gradient(bad, N5, D5, L5), "theta")
+      for bad in BAD + [[1.0, 2.0], [0, 0, 0, 0, 1e101]]],
+    *[(lambda bad=bad: fit_chinchilla(bad, D5, L5), "N") for bad in BAD + [[[1.0, 2.0]], N5[:4]]],
+    (lambda: fit_chinchilla(N5, D5[:8], L5), "N, D and loss"),
+    (lambda: fit_chinchilla(N5[:4], D5[:4], L5[:4]), "N, D and loss"),
+    (lambda: fit_chinchilla(np.full(9, 1e6), D5, L5), "N"),
+    (lambda: fit_chinchilla(N5, D5, np.where(np.arange(9) == 2, 0.0, L5)), "loss"),
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, delta=bad), "delta") for bad in BAD + [0.0]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, grid=bad), "grid") for bad in [np.zeros((3, 4)), "x", [[np.nan] * 5]]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, n_starts=bad), "n_starts") for bad in [0, 1.5, "2", True]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, bootstrap=bad), "bootstrap") for bad in [1, -2, 2.5, None]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, seed=bad), "seed") for bad in [-1, 1.5, 2**63, None]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, bootstrap_n_starts=bad), "bootstrap_n_starts") for bad in [-1, 0.5]],
+    *[(lambda bad=bad: fit_chinchilla(N5, D5, L5, maxiter=bad), "maxiter") for bad in [0, 2.5, np.inf]],
+    *[(lambda bad=bad: isoflop_minimum(bad, np.ones(5)), "N") for bad in BAD + [[1.0, 2.0, 2.0, 3.0, 4.0]]],
+    *[(lambda bad=bad: isoflop_minimum(np.arange(1.0, 6.0), bad), "loss") for bad in BAD + [[1.0] * 5]],
+    (lambda: isoflop_minimum(np.arange(1.0, 6.0), np.ones(3)), "N and loss"),
+    *[(lambda bad=bad: isoflop_minimum(np.arange(1.0, 6.0), [3.0, 2.0, 1.0, 2.0, 3.0], n_points=bad), "n_points")
+      for bad in [4, 1, 7, 2.5, None]],
+])
+def test_every_function_refuses_bad_input_by_name(call, name):
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(name) and "got" in message, message
+
+
+def test_interval_validation():
+    fit = fit_chinchilla(N5, D5, L5, n_starts=1)
+    with pytest.raises(ValueError, match="needs a bootstrap"):
+        fit.interval("alpha")
+    N, D = design(5, (1, 5), (1, 6))
+    fit = fit_chinchilla(N, D, direct_law(N, D, ZIPF_LIKE), bootstrap=2, n_starts=1, bootstrap_n_starts=0)
+    with pytest.raises(ValueError, match="^name must be one of .*got 'gamma'"):
+        fit.interval("gamma")
+    for bad in (0.0, 1.0, np.nan, "0.9"):
+        with pytest.raises(ValueError, match="^level must be"):
+            fit.interval("alpha", bad)
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda: fit_chinchilla(N5, D5, L5, bootstrap=10**7), "bootstrap = 10000000"),
+    (lambda: fit_chinchilla(np.geomspace(1, 1e9, 10**5), np.geomspace(1, 1e9, 10**5), np.ones(10**5)), "memory"),
+    (lambda: chinchilla_loss(np.ones((10**6, 1)), np.ones((1, 10**6)), CHINCHILLA_LIKE), "elements"),
+])
+def test_work_is_capped_quickly(call, fragment):
+    with pytest.raises(ValueError, match="scalinglaws.work_limits") as info:
+        call()
+    assert fragment in str(info.value)
+
+
 def test_isoflop_minimum_validation():
     N = np.logspace(0, 3, 10)
-    with pytest.raises(ValueError, match="does not bracket"):
+    with pytest.raises(ValueError, match="^loss must bracket its minimum"):
         isoflop_minimum(N, 1.0 + N)
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(ValueError, match="^n_points must be an odd integer"):
         isoflop_minimum(N, 1.0 + (np.log(N) - 3) ** 2, n_points=4)
-    with pytest.raises(ValueError, match="strictly increasing"):
+    with pytest.raises(ValueError, match="^N must be strictly increasing"):
         isoflop_minimum(N[::-1], 1.0 + (np.log(N) - 3) ** 2)
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="^N and loss must have the same length"):
         isoflop_minimum(N, np.ones(3))
+    with pytest.raises(ValueError, match="^loss must have a convex profile"):
+        isoflop_minimum(np.arange(1.0, 8.0), [3.0, 1.0, 2.0, 0.99, 2.0, 1.0, 3.0])

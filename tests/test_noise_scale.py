@@ -27,7 +27,7 @@ def _random_problem(seed: int, d: int):
 # ------------------------------------------------------------------ the local quadratic model
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), d=st.integers(1, 5), B=st.floats(0.5, 1e4))
+@given(seed=st.integers(0, 10_000), d=st.integers(1, 5), B=st.floats(1.0, 1e4))
 def test_optimal_rate_is_the_brute_force_minimiser_of_the_quadratic_model(seed, d, B):
     G, H, Sigma = _random_problem(seed, d)
     # the quadratic model written out from its definition, E[V^T H V] = tr(H (G G^T + Sigma/B))
@@ -49,14 +49,18 @@ def test_optimal_rate_is_the_brute_force_minimiser_of_the_quadratic_model(seed, 
 def test_scales_limits_and_monotonicity(seed, d):
     G, H, Sigma = _random_problem(seed, d)
     s = ns.noise_scales(G, H, Sigma)
-    Bs = np.logspace(-2, 8, 50)
+    Bs = np.logspace(0, 8, 50)
     eps = ns.optimal_rate(Bs, G, H, Sigma)
     assert np.all(np.diff(eps) > 0)                      # larger batch, larger optimal rate
     Bhuge = 1e8 * max(s.B_noise, 1.0)                     # B -> infinity: the noiseless rate
     assert ns.optimal_rate(Bhuge, G, H, Sigma) == pytest.approx(s.eps_max, rel=1e-6)
     assert ns.optimal_improvement(Bhuge, G, H, Sigma) == pytest.approx(s.delta_loss_max, rel=1e-6)
-    # at B = B_noise the improvement is half the maximum
-    assert ns.optimal_improvement(s.B_noise, G, H, Sigma) == pytest.approx(s.delta_loss_max / 2, rel=1e-12)
+    # at B = B_noise the improvement is half the maximum (when B_noise is a batch size, >= 1)
+    Bh = max(s.B_noise, 1.0)
+    assert ns.optimal_improvement(Bh, G, H, Sigma) == pytest.approx(s.delta_loss_max / (1 + s.B_noise / Bh),
+                                                                     rel=1e-12)
+    if s.B_noise >= 1:
+        assert ns.optimal_improvement(s.B_noise, G, H, Sigma) == pytest.approx(s.delta_loss_max / 2, rel=1e-12)
     # noiseless step: eps_max minimises the deterministic quadratic L - eps|G|^2 + eps^2 G^T H G/2
     eps_grid = np.linspace(0, 2 * s.eps_max, 20001)
     vals = -eps_grid * (G @ G) + 0.5 * eps_grid**2 * (G @ H @ G)
@@ -91,8 +95,11 @@ def test_bad_moments_raise(G, H, Sigma, match):
 
 
 def test_bad_batch_raises():
-    with pytest.raises(ValueError, match="B must be positive"):
-        ns.optimal_rate(0.0, 1.0, 1.0, 1.0)
+    for B in (0.0, 0.5, -3.0, math.nan):
+        with pytest.raises(ValueError, match="B must be"):
+            ns.optimal_rate(B, 1.0, 1.0, 1.0)
+    # B = inf is the noiseless limit
+    assert ns.optimal_rate(math.inf, 2.0, 4.0, 1.0) == pytest.approx(0.25)
 
 
 # ------------------------------------------------------------------ regression moments
@@ -209,8 +216,10 @@ def test_two_batch_estimate_errors():
         ns.two_batch_estimate(np.ones(2), np.ones(2), 8, 8)
     with pytest.raises(ValueError, match="same number of parameters"):
         ns.two_batch_estimate(np.ones(2), np.ones(3), 1, 8)
-    with pytest.raises(ValueError, match="B_small must be positive"):
+    with pytest.raises(ValueError, match="B_small must be"):
         ns.two_batch_estimate(np.ones(2), np.ones(2), 0, 8)
+    with pytest.raises(ValueError, match="B_small must be"):
+        ns.two_batch_estimate(np.ones(2), np.ones(2), 1.5, 8)
 
 
 # ------------------------------------------------------------------ the 1-D model
@@ -304,10 +313,13 @@ def test_continuum_theory_against_ode_and_quadrature():
     assert ns.continuum_sqrt_integral(mT, m0) == pytest.approx(I, rel=1e-10)
     gamma = ns.continuum_gamma(mT, m0)
     assert 0 < gamma < 1
-    # small batches: steps are small, the exact recursion approaches the continuum
-    Bsmall = 0.05
-    _, E_exact = ns.steps_to_target(mT, batch_size=Bsmall, m0=m0)
-    assert E_exact == pytest.approx(E_min + Bsmall * S_min, rel=2e-3)
+    # small steps (rates k eps_opt, k -> 0): the exact recursion approaches the continuum, whose
+    # counts are divided by 2k - k^2
+    k, B2 = 0.002, 2.0
+    S_exact, E_exact = ns.steps_to_target(mT, batch_size=B2, m0=m0, rate_factor=k)
+    f = 2 * k - k * k
+    assert E_exact * f == pytest.approx(E_min + B2 * S_min, rel=5e-3)
+    assert S_exact * f == pytest.approx(S_min + E_min / B2, rel=5e-3)
 
 
 def test_simulation_matches_exact_recursion():
@@ -332,11 +344,237 @@ def test_simulation_agrees_with_linear1d_simulator_in_distribution():
 def test_one_dimensional_errors():
     with pytest.raises(ValueError, match="exactly one"):
         ns.steps_to_target(0.1)
-    with pytest.raises(ValueError, match="m_target must be below"):
+    with pytest.raises(ValueError, match="m_target must be"):
         ns.steps_to_target(10.0, batch_size=1)
-    with pytest.raises(ValueError, match="loss must exceed"):
+    with pytest.raises(ValueError, match="loss must be"):
         ns.noise_scale_from_loss(0.5)
     with pytest.raises(ValueError, match="stable range"):
         ns.simulate_schedule_1d([0.9], [1], 10)
-    with pytest.raises(ValueError, match="integers >= 1"):
+    with pytest.raises(ValueError, match="batch_sizes must be"):
         ns.simulate_schedule_1d([0.1], [1.5], 10)
+
+
+# ------------------------------------------------------------------ the whole valid domain
+
+import mpmath  # noqa: E402
+from fractions import Fraction  # noqa: E402
+from scalinglaws import work_limits  # noqa: E402
+
+
+def _mp_scales(G, H, S):
+    """The four scales from the definitions, in mpmath (50 digits), from the exact float inputs."""
+    with mpmath.workdps(50):
+        Gm = mpmath.matrix([mpmath.mpf(float(x)) for x in G])
+        Hm = mpmath.matrix([[mpmath.mpf(float(x)) for x in row] for row in H])
+        Sm = mpmath.matrix([[mpmath.mpf(float(x)) for x in row] for row in S])
+        g2 = (Gm.T * Gm)[0]
+        ghg = (Gm.T * Hm * Gm)[0]
+        trHS = sum((Hm * Sm)[i, i] for i in range(len(G)))
+        trS = sum(Sm[i, i] for i in range(len(G)))
+        return g2 / ghg, g2 * g2 / (2 * ghg), trHS / ghg, trS / g2
+
+
+def _fits(v) -> bool:
+    return mpmath.mpf("2.3e-308") < abs(v) < mpmath.mpf("1.79e308")
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), d=st.integers(1, 4), eg=st.integers(-600, 600), eh=st.integers(-600, 600),
+       es=st.integers(-600, 600))
+def test_noise_scales_over_the_whole_domain_against_mpmath(seed, d, eg, eh, es):
+    G, H, Sigma = _random_problem(seed, d)
+    G, H, Sigma = G * 2.0**eg, H * 2.0**eh, Sigma * 2.0**es
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(H)) and np.all(np.isfinite(Sigma))):
+        return
+    ref = _mp_scales(G, H, Sigma)
+    if all(_fits(v) for v in ref):
+        got = ns.noise_scales(G, H, Sigma)
+        for a, b in zip(got, ref):
+            assert a == pytest.approx(float(b), rel=1e-9)
+    else:
+        with pytest.raises(ValueError, match="not representable"):
+            ns.noise_scales(G, H, Sigma)
+
+
+def test_noise_scales_audit_case():
+    # |G| = 1e200 with H = Sigma = 1: eps_max = 1 and B_noise = 1e-400 (underflows), DeltaL_max = 5e399
+    with pytest.raises(ValueError, match="not representable"):
+        ns.noise_scales(1e200, 1, 1)
+    # a representable extreme: every scale finite and exact
+    s = ns.noise_scales(1e100, 1e-100, 1e150)
+    assert s == pytest.approx((1e100, 5e299, 1e-50, 1e-50), rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(eps=st.floats(-1e200, 1e200), B=st.floats(1.0, 1e300))
+def test_expected_improvement_over_the_whole_domain_against_mpmath(eps, B):
+    G, H, Sigma = np.array([0.3, -1.2]), np.diag([2.0, 0.5]), np.array([[1.0, 0.2], [0.2, 3.0]])
+    with mpmath.workdps(50):
+        g2, ghg = mpmath.mpf("0.09") + mpmath.mpf("1.44"), 2 * mpmath.mpf("0.09") + mpmath.mpf("0.5") * mpmath.mpf("1.44")
+        g2 = sum(mpmath.mpf(float(x)) ** 2 for x in G)
+        ghg = 2 * mpmath.mpf(float(G[0])) ** 2 + mpmath.mpf("0.5") * mpmath.mpf(float(G[1])) ** 2
+        trhs = 2 * mpmath.mpf(1) + mpmath.mpf("0.5") * 3
+        e = mpmath.mpf(eps)
+        ref = e * g2 - e * e / 2 * (ghg + trhs / mpmath.mpf(B))
+    if _fits(ref) or ref == 0:
+        assert ns.expected_improvement(eps, B, G, H, Sigma) == pytest.approx(float(ref), rel=1e-9, abs=1e-300)
+    elif abs(ref) >= mpmath.mpf("1.79e308"):
+        with pytest.raises(ValueError, match="not representable"):
+            ns.expected_improvement(eps, B, G, H, Sigma)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.floats(1e-300, 1e300), B=st.floats(1.0, 1e300))
+def test_greedy_rate_over_the_whole_domain_against_exact_rationals(m, B):
+    exact = Fraction(B) * Fraction(m) / ((Fraction(B) + 2) * Fraction(m) + 1)
+    assert ns.greedy_rate_1d(m, B) == pytest.approx(float(exact), rel=1e-13)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.floats(0.0, 1e300), eps=st.floats(-1e200, 1e200), B=st.floats(1.0, 1e300))
+def test_second_moment_step_over_the_whole_domain_against_exact_rationals(m, eps, B):
+    M, E, Bf = Fraction(m), Fraction(eps), Fraction(B)
+    exact = (1 - E) ** 2 * M + E**2 * (2 * M + 1) / Bf
+    if exact < Fraction(1.79e308):
+        assert ns.second_moment_step(m, eps, B) == pytest.approx(float(exact), rel=1e-12, abs=1e-300)
+    else:
+        with pytest.raises(ValueError, match="not representable"):
+            ns.second_moment_step(m, eps, B)
+
+
+@settings(max_examples=60, deadline=None)
+@given(excess=st.floats(1e-300, 1e300))
+def test_noise_scale_from_loss_against_exact_rationals(excess):
+    loss = 0.5 + excess
+    if loss == 0.5:
+        return
+    exact = 2 + 1 / (2 * Fraction(loss) - 1)
+    if exact < Fraction(1.79e308):
+        assert ns.noise_scale_from_loss(loss) == pytest.approx(float(exact), rel=1e-14)
+    else:
+        with pytest.raises(ValueError, match="not representable"):
+            ns.noise_scale_from_loss(loss)
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.integers(-500, 500), seed=st.integers(0, 1000))
+def test_two_batch_estimate_at_any_scale_is_the_scaled_estimate(scale, seed):
+    rng = np.random.default_rng(seed)
+    gs, gb = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    G2, trS = ns.two_batch_estimate(gs, gb, 2, 9)
+    big_gs, big_gb = np.ldexp(gs, scale), np.ldexp(gb, scale)
+    top = max(np.max(np.abs(G2)), np.max(np.abs(trS)))
+    if math.frexp(top)[1] + 2 * scale < 1024:      # the scaled estimates fit in a double
+        G2b, trSb = ns.two_batch_estimate(big_gs, big_gb, 2, 9)
+        np.testing.assert_allclose(G2b, np.ldexp(G2, 2 * scale), rtol=1e-12)
+        np.testing.assert_allclose(trSb, np.ldexp(trS, 2 * scale), rtol=1e-12)
+    else:
+        with pytest.raises(ValueError, match="not representable"):
+            ns.two_batch_estimate(big_gs, big_gb, 2, 9)
+
+
+def test_two_batch_variance_with_huge_moments_uses_high_precision():
+    # G Sigma G = 1e450 overflows a double in the intermediate, the variances (~1e450) too: refused;
+    # with G = 1e150 and Sigma = 1e150 I the Gaussian v(B) = 4e300/B^2 + 4e450/B overflows as well,
+    # while Sigma = 1e100 I gives v(B) = 4e200/B^2 + 4e400/B: still too large. A representable extreme:
+    G, Sigma = np.array([1e150, 0.0]), np.diag([1e-150, 1e-150])
+    vG, vS = ns.two_batch_variance(G, Sigma, 1, 4)
+    with mpmath.workdps(40):
+        t2, gsg = 2 * mpmath.mpf(1e-150) ** 2, mpmath.mpf(1e150) ** 2 * mpmath.mpf(1e-150)
+        v = lambda B: 2 * t2 / B**2 + 4 * gsg / B  # noqa: E731
+        ref_G, ref_S = (16 * v(4) + v(1)) / 9, (v(1) + v(4)) / (1 - mpmath.mpf(1) / 4) ** 2
+    assert vG == pytest.approx(float(ref_G), rel=1e-12)
+    assert vS == pytest.approx(float(ref_S), rel=1e-12)
+    with pytest.raises(ValueError, match="not representable"):
+        ns.two_batch_variance(np.array([1e200, 0.0]), np.diag([1e150, 1e150]), 1, 4)
+
+
+BAD_CALLS = [
+    (lambda: ns.noise_scales("1", 1.0, 1.0), "G"),
+    (lambda: ns.noise_scales(True, 1.0, 1.0), "G"),
+    (lambda: ns.noise_scales(1.0, None, 1.0), "H"),
+    (lambda: ns.noise_scales(1.0, 1.0, math.inf), "Sigma"),
+    (lambda: ns.expected_improvement(math.nan, 1, 1.0, 1.0, 1.0), "eps"),
+    (lambda: ns.optimal_improvement(0.9, 1.0, 1.0, 1.0), "B"),
+    (lambda: ns.regression_moments([1.0], [[1.0]], -1.0), "noise_var"),
+    (lambda: ns.regression_moments([1e200], [[1.0]], 1.0), "u"),
+    (lambda: ns.regression_moments([1.0, 2.0], np.eye(3), 1.0), "cov"),
+    (lambda: ns.sample_batch_gradients([1.0], 1.0, 1.0, 0, 10, np.random.default_rng(0)), "batch_size"),
+    (lambda: ns.sample_batch_gradients([1.0], 1.0, 1.0, 2, 10, 0), "rng"),
+    (lambda: ns.two_batch_variance([1.0], [[1.0]], 1, 2, third="0"), "third"),
+    (lambda: ns.two_batch_variance([1.0], [[2.0]], 1, 2, fourth=1.0), "fourth"),
+    (lambda: ns.noise_scale_1d(0.0), "m"),
+    (lambda: ns.noise_scale_1d([1.0, -1.0]), "m"),
+    (lambda: ns.noise_scale_from_loss("0.7"), "loss"),
+    (lambda: ns.greedy_rate_1d(1.0, 0.5), "B"),
+    (lambda: ns.second_moment_step(-1.0, 0.1, 1), "m"),
+    (lambda: ns.greedy_trajectory(-1, batch_size=2.0), "T"),
+    (lambda: ns.greedy_trajectory(5, batch_size=0.5), "batch_size"),
+    (lambda: ns.greedy_trajectory(5, batch_coef=0.0), "batch_coef"),
+    (lambda: ns.greedy_trajectory(5, batch_size=2.0, integer="yes"), "integer"),
+    (lambda: ns.greedy_trajectory(5, batch_size=2.0, rate_factor=0.0), "rate_factor"),
+    (lambda: ns.steps_to_target(1e-3, batch_size=[1.0, 0.2]), "batch_size"),
+    (lambda: ns.steps_to_target(1e-3, batch_size=1.0, max_steps=0), "max_steps"),
+    (lambda: ns.steps_to_target(1e-3, batch_size=1.0, max_steps=10), "max_steps"),
+    (lambda: ns.steps_to_target(0.0, batch_size=1.0), "m_target"),
+    (lambda: ns.steps_to_target_constant_rate(1e-3, 1.5), "batch_size"),
+    (lambda: ns.steps_to_target_constant_rate(1e-3, 4, grid=5), "grid"),
+    (lambda: ns.continuum_steps_examples(1e-3, m0=-9.0), "m0"),
+    (lambda: ns.continuum_gamma(math.nan), "m_target"),
+    (lambda: ns.simulate_schedule_1d([0.1], [1], 10, seed=-3), "seed"),
+    (lambda: ns.simulate_schedule_1d([0.1], [1], 10, seed="a"), "seed"),
+    (lambda: ns.simulate_schedule_1d([0.1], [1], 0), "runs"),
+    (lambda: ns.simulate_schedule_1d([0.1, 0.1], [1], 10), "same length"),
+]
+
+
+@pytest.mark.parametrize(("call", "name"), BAD_CALLS)
+def test_bad_input_is_refused_with_the_argument_named(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_requests_beyond_the_work_cap_are_refused_and_can_be_lifted():
+    with pytest.raises(ValueError, match="work_limits"):
+        ns.steps_to_target(1e-3, batch_size=1.0, max_steps=10**12)
+    with pytest.raises(ValueError, match="work_limits"):
+        ns.simulate_schedule_1d(np.full(10**4, 0.1), np.ones(10**4), 10**8)
+    with pytest.raises(ValueError, match="work_limits"):
+        ns.sample_batch_gradients(np.ones(100), np.eye(100), 1.0, 10**4, 10**6, np.random.default_rng(0))
+    with work_limits(operations=1e6):
+        with pytest.raises(ValueError, match="work_limits"):
+            ns.greedy_trajectory(10**4, batch_size=1.0)
+        # the work actually done by a sweep is counted too: 50 runs of 1020 steps each
+        with pytest.raises(ValueError, match="work_limits"):
+            ns.steps_to_target(1e-3, batch_size=np.ones(50), max_steps=2000)
+    with work_limits(operations=1e13):
+        assert ns.steps_to_target(1e-3, batch_size=1.0, max_steps=10**10)[0] == 1020
+
+
+@settings(max_examples=60, deadline=None)
+@given(m0=st.floats(1e-6, 1e6), log_ratio=st.floats(1e-15, 30.0))
+def test_continuum_integrals_at_any_ratio_against_mpmath(m0, log_ratio):
+    m_target = m0 * math.exp(-log_ratio)
+    if not (1e-300 <= m_target < m0):
+        return
+    S, E = ns.continuum_steps_examples(m_target, m0)
+    with mpmath.workdps(40):
+        mt, mz = mpmath.mpf(m_target), mpmath.mpf(m0)
+        S_ref = mpmath.log(mz / mt)
+        E_ref = 2 * S_ref + 1 / mt - 1 / mz
+        I_ref = mpmath.quad(lambda s: mpmath.sqrt(2 + mpmath.exp(s) / mz), [0, S_ref])
+    assert S == pytest.approx(float(S_ref), rel=1e-12)
+    assert E == pytest.approx(float(E_ref), rel=1e-12)
+    assert ns.continuum_sqrt_integral(m_target, m0) == pytest.approx(float(I_ref), rel=1e-10)
+    g = ns.continuum_gamma(m_target, m0)
+    assert 0 < g <= 1
+    assert g == pytest.approx(float(I_ref**2 / (S_ref * E_ref)), rel=1e-9)
+
+
+def test_two_batch_variance_refuses_impossible_moments():
+    G, Sigma = [1.0, -0.5], [[1.0, 0.2], [0.2, 0.5]]
+    with pytest.raises(ValueError, match="third"):
+        ns.two_batch_variance(G, Sigma, 4, 64, third=-1e300)
+    # within the Cauchy-Schwarz bound the variances are non-negative
+    vG, vS = ns.two_batch_variance(G, Sigma, 4, 64, third=-2.0)
+    assert vG >= 0 and vS >= 0

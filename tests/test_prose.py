@@ -52,3 +52,13 @@ def test_pair_and_errors():
         prose.number(1.0, digits=0)
     with pytest.raises(ValueError, match="x must be"):
         prose.number("1")
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"sci_below": 0}, "sci_below"), ({"sci_below": "0.001"}, "sci_below"), ({"sci_below": float("nan")}, "sci_below"),
+    ({"sci_above": 1e-4}, "sci_above"), ({"sci_above": None}, "sci_above"), ({"sci_above": True}, "sci_above"),
+])
+def test_thresholds_are_validated(kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        prose.number(0.5, **kwargs)
+    assert prose.number(123456.0, sci_above=float("inf")) == "123456"

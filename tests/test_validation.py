@@ -125,3 +125,10 @@ def test_work_caps_name_the_limit_and_how_to_lift_it():
     with pytest.raises(ValueError, match="operations must be"):
         with scalinglaws.work_limits(operations=-1):
             pass
+
+
+def test_work_cap_of_a_cost_beyond_a_double():
+    with pytest.raises(ValueError, match=r"inf elementary operations.*work_limits\(operations=float\('inf'\)\)"):
+        check.check_work("f", operations=10**400)
+    with scalinglaws.work_limits(operations=float("inf")):
+        check.check_work("f", operations=10**400)

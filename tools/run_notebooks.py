@@ -12,6 +12,7 @@ _build/variants/<chapter>/<chapter>__<parameters>.ipynb.
 from __future__ import annotations
 
 import argparse
+import datetime
 import re
 import shlex
 import subprocess
@@ -104,7 +105,8 @@ def record_timings(measured: dict[str, float]) -> None:
             changed = True
     if changed:
         data["machine"] = f"a {os.cpu_count()}-core {platform.machine()} machine with Python {platform.python_version()}"
-        TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        data["measured"] = datetime.date.today().isoformat()
+        TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     subprocess.run([sys.executable, str(ROOT / "tools" / "write_status.py")], check=True)
 
 
@@ -123,7 +125,7 @@ def main() -> None:
         elapsed = execute(source, target, args.params)
         print(f"{source.stem}: {elapsed:.1f} s -> {target.relative_to(ROOT)}", flush=True)
         if args.params:
-            print(f"render it with: make variant-html VARIANT={target.relative_to(ROOT)}")
+            print(f"render it as a page of the book with: make variant-html VARIANT={target.relative_to(ROOT)}")
         else:
             measured[source.stem] = elapsed
     if measured:

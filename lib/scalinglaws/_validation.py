@@ -118,16 +118,25 @@ def check_work(what: str, *, operations: float = 0.0, memory_bytes: float = 0.0,
     """
     limits = current_limits()
     where = f" ({sizes})" if sizes else ""
-    if float(operations) > limits.operations:
+    operations, memory_bytes = _as_cost(operations), _as_cost(memory_bytes)
+    if operations > limits.operations:
         raise ValueError(
-            f"{what}: the request{where} needs about {float(operations):.1e} elementary operations, above "
+            f"{what}: the request{where} needs about {operations:.1e} elementary operations, above "
             f"the limit of {limits.operations:.1e} (about a minute on a 2-core machine); to run it anyway, "
             f"call it inside `with scalinglaws.work_limits(operations={_round_up(operations)}):`")
-    if float(memory_bytes) > limits.memory_bytes:
+    if memory_bytes > limits.memory_bytes:
         raise ValueError(
             f"{what}: the request{where} needs about {_bytes(memory_bytes)} of memory, above the limit of "
             f"{_bytes(limits.memory_bytes)}; to run it anyway (on a machine that has the memory), call it "
             f"inside `with scalinglaws.work_limits(memory_bytes={_round_up(memory_bytes)}):`")
+
+
+def _as_cost(x) -> float:
+    """A cost as a float; a Python int beyond the largest double (``10**400``) becomes ``inf``."""
+    try:
+        return float(x)
+    except OverflowError:
+        return float("inf")
 
 
 def _round_up(x: float) -> str:

@@ -34,9 +34,14 @@ def number(x, digits: int = 3, *, sci_below: float = 1e-3, sci_above: float = 1e
         Finite; ``inf`` is written ``∞``.
     digits : int, in [1, 17]
         Significant digits.
+    sci_below, sci_above : float, 0 < sci_below < sci_above
+        The magnitudes outside of which scientific notation is used; ``sci_above`` may be ``inf``.
     """
     x = check.real("x", x, allow_inf=True)
     digits = check.integer("digits", digits, low=1, high=17)
+    sci_below = check.real("sci_below", sci_below, low=0, low_open=True)
+    sci_above = check.real("sci_above", sci_above, low=sci_below, low_open=True, allow_inf=True,
+                           domain=f"a real number > sci_below = {sci_below:g} (inf allowed)")
     if math.isinf(x):
         return ("−" if x < 0 else "") + "∞"
     sign = "−" if x < 0 else ""
