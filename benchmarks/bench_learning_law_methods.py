@@ -27,7 +27,9 @@ from the library's primitives):
   its policy (each row repeated four times) as the start of accelerated on the real problem.
 
 The curves are written to data/learning_law/bench_methods.json; the table is printed.  The machine is
-shared, so each line also gives the load average during the run: compare methods within one run.
+shared, so each line also gives the load average during the run, and the number of training passes
+(forward runs plus adjoint and tangent sweeps, each about one plain training run), a measure of work
+that load does not change: for a certified run it is the work to the certificate.
 
 Usage: python benchmarks/bench_learning_law_methods.py [--budget SECONDS] [--size small|medium]
                                                        [--methods a,b,...]
@@ -48,7 +50,20 @@ from pathlib import Path
 import numpy as np
 import scalinglaws
 from scalinglaws import learning_law as ll
-from scalinglaws.learning_law import _adjoint, _forward
+
+PASSES = [0]  # training passes (forward runs, adjoint sweeps, tangent sweeps): a measure of work that load does not change
+
+
+def _counted(fn):
+    def wrapper(*args, **kwargs):
+        PASSES[0] += 1
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+# every method, the library's included (it looks these names up at call time), runs through the counters
+ll._forward = _forward = _counted(ll._forward)
+ll._adjoint = _adjoint = _counted(ll._adjoint)
 from scipy.optimize import minimize
 from scipy.special import expit
 
@@ -237,6 +252,7 @@ def run_lbfgsb(problem, budget):
 def _gauss_newton_product(problem, gamma, traj, v):
     """(d theta / d gamma)^T (sum_t Hess L_dsr(theta_t)) (d theta / d gamma) v: tangent pass, then adjoint."""
     X, y, eta, T = problem.X, problem.y, problem.eta, problem.T
+    PASSES[0] += 1  # the tangent sweep
     dth = np.zeros((T + 1, problem.dim))
     d = np.zeros(problem.dim)
     for t in range(T):
@@ -331,10 +347,10 @@ METHODS = {
 }
 
 
-def summarise(rows):
+def summarise(rows, passes):
     times, Js, rel = map(np.asarray, zip(*rows))
     hit = np.nonzero(rel <= TOL)[0]
-    return {"iterations": len(rows) - 1, "seconds": float(times[-1]), "J_final": float(Js[-1]),
+    return {"iterations": len(rows) - 1, "seconds": float(times[-1]), "J_final": float(Js[-1]), "passes": passes,
             "best_relative_gap": float(rel.min()), "final_relative_gap": float(rel[-1]),
             "seconds_to_tol": float(times[hit[0]]) if hit.size else None}
 
@@ -352,19 +368,25 @@ def main():
           f"{args.budget:g} s per method; one plain training run {plain * 1e3:.1f} ms; BLAS threads "
           f"{os.environ['OPENBLAS_NUM_THREADS']}")
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    header = f"{'method':<15} {'iters':>6} {'time to 1e-3':>13} {'best gap/J':>11} {'final J':>9} {'load':>5}"
+    record = results.setdefault(f"{args.size}-seed{args.seed}", {})
+    record.update({"problem": {**SIZES[args.size], "seed": args.seed}, "plain_seconds": plain,
+                   "budget": args.budget, "tol": TOL})
+    record.setdefault("methods", {})
+    header = (f"{'method':<15} {'iters':>6} {'passes':>7} {'time to 1e-3':>13} {'best gap/J':>11} {'final J':>9} "
+              f"{'load':>5}")
     print(header)
     print("-" * len(header))
     for name in args.methods.split(","):
         load0 = os.getloadavg()[0]
+        PASSES[0] = 0
         rows = METHODS[name](problem, args.budget)
         load = 0.5 * (load0 + os.getloadavg()[0])
-        summary = summarise(rows)
+        summary = summarise(rows, PASSES[0])
         reached = f"{summary['seconds_to_tol']:.1f} s" if summary["seconds_to_tol"] is not None else "not reached"
-        print(f"{name:<15} {summary['iterations']:>6} {reached:>13} {summary['best_relative_gap']:>11.2e} "
+        print(f"{name:<15} {summary['iterations']:>6} {summary['passes']:>7} {reached:>13} {summary['best_relative_gap']:>11.2e} "
               f"{summary['J_final']:>9.4f} {load:>5.1f}", flush=True)
-        results.setdefault(f"{args.size}-seed{args.seed}", {})[name] = {
-            **summary, "load_average": load, "budget": args.budget, "seed": args.seed,
+        record["methods"][name] = {
+            **summary, "load_average": load, "budget": args.budget,
             "curve": {"seconds": [round(r[0], 3) for r in rows], "J": [r[1] for r in rows],
                       "relative_gap": [r[2] for r in rows]}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
