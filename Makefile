@@ -13,6 +13,8 @@ export MKL_NUM_THREADS := 1
 
 CHAPTER ?=
 PARAMS  ?=
+# pytest-xdist workers for make test: test files (and notebooks) are spread over them, one file per worker.
+TEST_WORKERS ?= 2
 
 .PHONY: help venv book pdf test notebooks variant-html bench clean
 
@@ -63,8 +65,8 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory book || status=1; \
 	if bash tools/debian_packages.sh; then $(BIN)/python tools/build_pdf.py || status=1; \
 	elif [ "$$REQUIRE_BROWSER" = 1 ]; then status=1; fi; \
-	$(BIN)/python -m pytest tests/ || status=1; \
-	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/ || status=1; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=1; \
 	elapsed=$$(( $$(date +%s) - start )); \
 	if [ $$status = 0 ]; then $(BIN)/python tools/write_status.py --record "make test" $$elapsed; fi; \
 	echo "make test: wall time $$elapsed s"; exit $$status

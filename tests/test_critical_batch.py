@@ -115,6 +115,45 @@ def test_fractional_steps_are_the_crossing_of_the_interpolated_curve(frac, B, k)
     assert res.mean_B_noise[0, 0] == pytest.approx(weights @ np.array(M_scales[:t]) / S, rel=1e-9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 5), log_s2=st.floats(-3.0, 3.0),
+       noiseless=st.booleans(), k=st.sampled_from([1.0, 0.5, 0.1, 0.01]), log_frac=st.floats(-2.0, -0.05))
+def test_the_lower_bound_on_steps_holds_for_the_recursion(seed, d, log_s2, noiseless, k, log_frac):
+    # the bound that refuses hopeless runs up front never exceeds the step count the recursion takes
+    rng = np.random.default_rng(seed)
+    c, M0 = 10.0 ** rng.uniform(-2, 1, d), 10.0 ** rng.uniform(-1, 1, d)
+    s2 = 0.0 if noiseless else 10.0**log_s2
+    Bs = np.array([1.0, 4.0, 64.0, math.inf])
+    e0 = 0.5 * float(c @ M0)
+    target = e0 * 10.0**log_frac
+    try:
+        steps = cb.steps_to_targets(c, M0, s2, Bs, [target], k, max_steps=100_000).steps[:, 0]
+    except ValueError as exc:       # a run beyond max_steps (or refused by the bound itself)
+        assert "max_steps" in str(exc)
+        return
+    bound = cb._fewest_steps(e0, target, k, s2, Bs, float(c.max()) ** 2 / float(c @ c))
+    first_step_below = np.ceil(steps)          # steps = t - 1 + fraction, t the first step at or below
+    assert np.all(bound <= first_step_below * (1 + 1e-9) + 1e-9)
+
+
+@pytest.mark.parametrize("change", [dict(noise_var=1e150), dict(rate_factor=1e-300), dict(noise_var=1e6)])
+def test_runs_that_cannot_reach_the_target_are_refused_at_once(change):
+    # each would take max_steps steps (about 16 s) before failing; the bound refuses it before the first
+    args = dict(curvatures=[1.0, 0.1, 0.01], initial_moments=[1.0, 1.0, 1.0], noise_var=1.0,
+                batch_sizes=[1.0, 4.0, 16.0], excess_targets=[0.1, 0.05], rate_factor=1.0, max_steps=200_000)
+    args.update(change)
+    with pytest.raises(ValueError, match=r"max_steps=200000 is too small: .* needs at least"):
+        cb.steps_to_targets(**args)
+
+
+def test_the_lower_bound_is_exact_for_one_noiseless_coordinate():
+    # d = 1, B = inf: e_{t+1} = (1 - k)^2 e_t exactly, so the bound is the step count itself
+    k, frac = 0.1, 1e-3
+    res = cb.steps_to_targets([2.0], [3.0], 0.0, [math.inf], [3.0 * frac], k)
+    bound = cb._fewest_steps(3.0, 3.0 * frac, k, 0.0, np.array([math.inf]), 1.0)
+    assert math.ceil(res.steps[0, 0]) == math.ceil(bound[0] - 1e-9)
+
+
 def test_several_targets_at_once_equal_one_at_a_time():
     c, M0 = SPEC["curvatures"], SPEC["initial_moments"]
     e0 = 0.5 * float(c @ M0)

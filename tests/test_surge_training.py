@@ -156,11 +156,62 @@ def test_log_t_interval_matches_scipy():
         (lambda: surge_training.run_experiment(0, steps=10**8), "work_limits"),
         (lambda: surge_training.run_experiment(0, target_fractions=[0.1, 0.2]), "decreasing"),
         (lambda: surge_training.one_step_examples(0, rho=1.0), "rho"),
+        # each argument named as the caller passes it, not as the helper it is forwarded to calls it
+        (lambda: surge_training.one_step_examples(0, n_train=1), "n_train must be"),
+        (lambda: surge_training.one_step_examples(0, condition=0.5), "condition must be"),
+        (lambda: surge_training.one_step_examples(0, condition=1.0), "condition must be"),   # H = I: no surge
+        (lambda: surge_training.one_step_examples(0, sigma_train=1e300), "sigma_train = 1e\\+300"),
+        (lambda: surge_training.one_step_examples(0, sigma_train=1e100, B_noise_rotated=1e-300), "B_noise_rotated"),
+        (lambda: surge_training.run_experiment(0, sigma=1e200), "sigma must be"),
+        (lambda: surge_training.run_experiment(0, n=1), "n must be"),
+        (lambda: surge_training.summarise_grid(np.ones((1, 2, 3, 4)), [1, 2], [0.1, 0.2, 0.3], 1.0), "target must be"),
+        (lambda: surge_training.surge_claims(None), "experiment must be"),
+        (lambda: surge_training.surge_claims("x"), "experiment must be"),
+        (lambda: surge_training.rate_grids(0.0, 5), "lam_max must be"),
+        (lambda: surge_training.rate_grids(1.0, 1), "n_rates must be"),
+        # the dense algebra is refused before it starts, under a cap it would exceed
+        (lambda: _under(1e9, surge_training.random_quadratic, 4096, 10.0, 0), "work_limits"),
+        (lambda: _under(1e9, surge_training.one_step_examples, 0, n_train=4096), "work_limits"),
+        (lambda: _under(1e9, surge_training.one_step_examples, 0, n_coupled=4096), "work_limits"),
+        (lambda: _under(1e9, surge_training.run_experiment, 0, n=4096, log2_batch_max=2, steps=1, runs=1,
+                        n_rates=5), "work_limits"),
     ],
 )
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _under(operations, f, *args, **kwargs):
+    with scalinglaws.work_limits(operations=operations):
+        return f(*args, **kwargs)
+
+
+def test_integral_floats_are_counts():
+    a = surge_training.one_step_examples(3, n_coupled=8.0, n_train=4.0)
+    b = surge_training.one_step_examples(3, n_coupled=8, n_train=4)
+    for key in a:
+        for x, y in zip(a[key], b[key]):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_rate_grids_span_a_decade_below_the_sgd_limit_for_every_curvature():
+    # lambda_max <= 995: SGD from 2e-4 (the chapter's grid, unchanged); above, a decade below 1.99/lambda_max
+    assert surge_training.rate_grids(100.0, 29)["sgd"][0] == 2e-4
+    for lam_max in (1.0, 100.0, 995.0, 1e4, 1e12):
+        grids = surge_training.rate_grids(lam_max, 7)
+        for name, g in grids.items():
+            assert g.size == 7 and np.all(np.diff(g) > 0), name
+        sgd = grids["sgd"]
+        assert math.isclose(sgd[-1], 1.99 / lam_max) and sgd[-1] / sgd[0] >= 10 * (1 - 1e-12)
+
+
+def test_run_experiment_at_the_largest_condition_number():
+    # SGD's grid used to run from 2e-4 down to 1.99e-12 here, and the experiment stopped on it
+    experiment = surge_training.run_experiment(0, n=4, condition=1e12, sigma=1.0, log2_batch_max=2, steps=20,
+                                               runs=2, replicates=2, n_rates=5, target_fractions=(0.5, 0.3))
+    assert experiment.rates["sgd"][-1] < 2e-12
+    assert len(surge_training.surge_claims(experiment)) > 0
 
 
 def test_work_cap_can_be_lifted_deliberately():

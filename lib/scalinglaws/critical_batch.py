@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 PY_STEP = 2000  # one Python-level loop iteration, in elementary operations (see _validation.check_work)
+SCALAR_STEP = 4 * PY_STEP  # one step of the scalar recursion: three dot products and the update (~15 us)
 MAX_DIM = 10**6
 
 
@@ -177,7 +178,7 @@ def regression_trajectory(curvatures, initial_moments, noise_var, batch_size, st
     B = check.real("batch_size", batch_size, low=1, allow_inf=True)
     T = check.integer("steps", steps, low=0, high=10**6)
     k = _rate_factor(rate_factor)
-    check.check_work("critical_batch.regression_trajectory", operations=T * (20.0 * c.size + 2 * PY_STEP),
+    check.check_work("critical_batch.regression_trajectory", operations=T * (20.0 * c.size + SCALAR_STEP),
                      sizes=f"steps * d = {T * c.size:.3g}")
     c2, c3, trc, trc2 = c * c, c**3, float(c.sum()), float(c @ c)
     invB = 0.0 if math.isinf(B) else 1.0 / B
@@ -228,6 +229,24 @@ def _finish_one_run(r, M, t, nxt, sum_Bn, prev_exc, prev_Bn, c, c2, c3, trc, trc
         t += 1
 
 
+def _fewest_steps(e0: float, target: float, k: float, s2: float, B: np.ndarray, rho: float) -> np.ndarray:
+    """A lower bound on the steps from excess loss ``e0`` to ``target``, per batch size (see steps_to_targets)."""
+    if e0 <= target:
+        return np.zeros(B.shape)
+    # (1 - k)^2 per step at best; log1p keeps k = 1e-300 exact (log(1 - k) would be 0)
+    per_step = -2.0 * math.log1p(-k) if k < 1.0 else math.inf
+    by_rate = math.log(e0 / target) / per_step
+    q = k * (2.0 - k)
+    out = np.full(B.shape, by_rate)
+    if s2 > 0:
+        with np.errstate(over="ignore"):
+            a = 2.0 * B * rho / s2                      # inf for B = inf: no bound from the noise
+            usable = np.isfinite(a) & (q * a * e0 <= 0.5)
+            by_noise = np.where(usable, (1.0 / target - 1.0 / e0) / (2.0 * q * np.where(usable, a, 1.0)), 0.0)
+        out = np.maximum(out, by_noise)
+    return out
+
+
 class StepsToTarget(NamedTuple):
     """Steps to each target for each batch size (:func:`steps_to_targets`); arrays (n_batches, n_targets)."""
 
@@ -261,6 +280,15 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
     max_steps : int >= 1; a ValueError if some run needs more steps. Work is capped (check_work)
         at the cost of one run of ``max_steps`` steps plus the vectorised large-batch runs.
 
+    Before any step is taken, a lower bound on the steps each run needs is compared with
+    ``max_steps`` (so that a run that cannot finish is refused at once, not after ``max_steps``
+    steps). With ``q = 2k - k^2`` the excess loss falls by ``q |G|^4 / (2 D)`` per step, ``D`` the
+    denominator of the rate, and ``|G|^4 <= (sum c_i M_i)(sum c_i^3 M_i)`` (Cauchy-Schwarz) gives
+    ``e_{t+1} >= (1 - k)^2 e_t``; with label noise and a finite batch, ``D >= s2 tr(C^2)/B`` and
+    ``|G|^2 <= 2 c_max e`` give ``e_{t+1} >= e_t - q a e_t^2``, ``a = 2 B c_max^2 / (s2 tr C^2)``, hence
+    ``1/e_t <= 1/e_0 + 2 q a t`` while ``q a e_0 <= 1/2``. A run needs at least
+    ``max(log(e_0/target) / (-2 log(1 - k)), (1/target - 1/e_0) / (2 q a))`` steps to its lowest target.
+
     Returns
     -------
     StepsToTarget
@@ -276,14 +304,20 @@ def steps_to_targets(curvatures, initial_moments, noise_var, batch_sizes, excess
                                ndim=1, min_size=1, domain=f"excess losses in (0, e_0) = (0, {e0:.6g})")
     d, nB, nT = c.size, B.size, targets.size
     # per step: 30 d operations per run still going, plus the loop's overhead (about 6e4 operations while
-    # two or more runs are left, PY_STEP for the last one). Refused up front if one run of max_steps steps
-    # would exceed the cap; the work actually done by all runs is counted as the loop goes.
-    step_cost = 30.0 * d + (6e4 if nB > 1 else PY_STEP)
+    # two or more runs are left, SCALAR_STEP for the last one). Refused up front if one run of max_steps
+    # steps would exceed the cap; the work actually done by all runs is counted as the loop goes.
+    step_cost = 30.0 * d + (6e4 if nB > 1 else SCALAR_STEP)
     check.check_work("critical_batch.steps_to_targets", operations=float(max_steps) * step_cost,
                      memory_bytes=8.0 * 6 * nB * d,
                      sizes=f"max_steps = {max_steps}, d = {d}, batch sizes = {nB}")
     c2, c3, trc, trc2 = c * c, c**3, float(c.sum()), float(c @ c)
     invB = np.where(np.isinf(B), 0.0, 1.0 / np.where(np.isinf(B), 1.0, B))
+    needed = _fewest_steps(e0, float(targets.min()), k, s2, B, float(c.max()) ** 2 / trc2)
+    if np.any(needed > 1.01 * max_steps + 2):   # a margin for rounding in the recursion itself
+        i = int(np.argmax(needed))
+        raise ValueError(f"max_steps={max_steps} is too small: the run at batch size {B[i]:g} needs at least "
+                         f"{needed[i]:.3g} steps to reach excess_target {targets.min():.6g} from e_0 = {e0:.6g} "
+                         f"(rate_factor = {k:g}, noise_var = {s2:g}); raise max_steps (within the work cap)")
     order = np.argsort(-targets, kind="stable")     # crossed from the highest target down
     tsorted = targets[order]
     S = np.full((nB, nT), np.nan)

@@ -62,6 +62,24 @@ def _operations(states: int, steps: int, n: int, optimizer: str) -> float:
     return float(states) * steps * (n * n / 8 + (13 if optimizer == "adam" else 5) * n)
 
 
+# Dense linear algebra (LAPACK/BLAS-3: QR, Cholesky, LU, eigenvalues) does about 32 flops in the time
+# numpy takes for one elementary element update (measured: 4096 x 4096 QR + product in 11 s on one core).
+_FLOPS_PER_OPERATION = 32.0
+
+
+def _quadratic_cost(n: int) -> tuple[float, float]:
+    """Operations and bytes of :func:`random_quadratic`: QR with Q (8/3 n^3 flops), ``Q diag Q^T``
+    (2 n^3) and about 20 element passes over n x n arrays, of which about six are alive at once."""
+    return 14.0 / 3.0 * n**3 / _FLOPS_PER_OPERATION + 20.0 * n * n, 48.0 * n * n
+
+
+def _hessian_cost(n: int) -> tuple[float, float]:
+    """Operations and bytes of checking an n x n Hessian (symmetry, Cholesky: n^3/3 flops) and using it
+    once in :func:`scalinglaws.surge.surge_parameters`: about 200 element passes (measured at n = 4096,
+    where the arrays no longer fit in cache), six arrays alive."""
+    return n**3 / 3.0 / _FLOPS_PER_OPERATION + 200.0 * n * n, 48.0 * n * n
+
+
 def _positive_or_nan(name: str, values, **kw) -> np.ndarray:
     """A float array of values > 0 in which NaN marks a missing entry (the layer refuses NaN)."""
     try:
@@ -84,11 +102,20 @@ def random_quadratic(n, condition, seed):
     ``numpy.random.default_rng(seed)`` in that order.
 
     Domain: ``n`` an integer in [2, 4096]; ``condition`` in [1, 1e12]; ``seed`` in [0, 2**63).
-    Returns ``(H, theta0)``.
+    Returns ``(H, theta0)``.  The dense work (about ``5 n^3`` flops: 11 s on one core at n = 4096) is
+    capped by ``scalinglaws.work_limits``.
     """
     n = check.integer("n", n, low=2, high=4096)
     condition = check.real("condition", condition, low=1, high=1e12)
     seed = check.seed("seed", seed)
+    operations, memory = _quadratic_cost(n)
+    check.check_work("surge_training.random_quadratic", operations=operations, memory_bytes=memory,
+                     sizes=f"n = {n}")
+    return _random_quadratic(n, condition, seed)
+
+
+def _random_quadratic(n: int, condition: float, seed: int):
+    """:func:`random_quadratic` without the checks (its callers check their own argument names)."""
     rng = np.random.default_rng(seed)
     Q, R = np.linalg.qr(rng.standard_normal((n, n)))
     Q *= np.where(np.diag(R) < 0, -1.0, 1.0)
@@ -139,7 +166,7 @@ def mean_loss_grid(H, sigma, theta0, batch_sizes, rates, steps, runs, replicates
     check.check_work("surge_training.mean_loss_grid",
                      operations=batch_sizes.size * (_operations(states, steps, n, optimizer) + 1.5e4 * steps),
                      memory_bytes=8.0 * (states * (7 * n + steps + 1)
-                                         + replicates * batch_sizes.size * rates.size * (steps + 1)),
+                                         + replicates * batch_sizes.size * rates.size * (steps + 1)) + 16.0 * n * n,
                      sizes=f"batch sizes * rates * runs * replicates * steps = {batch_sizes.size} * "
                            f"{rates.size} * {runs} * {replicates} * {steps}, n = {n}")
     out = np.empty((replicates, batch_sizes.size, rates.size, steps + 1))
@@ -241,15 +268,22 @@ def summarise_grid(mean_losses, batch_sizes, rates, target, half_width: int = 2)
     the target (NaN if fewer reach it).
 
     Domain: ``mean_losses`` (K, nB, nR, T) with entries > 0 (inf allowed); ``batch_sizes``
-    increasing, >= 1, length nB; ``rates`` increasing, > 0, length nR >= 3; ``target`` > 0.
+    increasing, >= 1, length nB; ``rates`` increasing, > 0, length nR >= 3; ``target`` > 0 and below
+    every curve's starting loss ``mean_losses[..., 0]`` (a target reached at step 0 is reached by
+    every rate alike: no rate is optimal).
     """
     L = check.real_array("mean_losses", mean_losses, ndim=4, low=0, low_open=True, allow_inf=True,
                          domain="mean losses > 0 (inf allowed)")
     B = check.real_array("batch_sizes", batch_sizes, ndim=1, min_size=2, low=1)
     rates = check.real_array("rates", rates, ndim=1, min_size=3, low=0, low_open=True)
-    if L.shape[1:3] != (B.size, rates.size):
-        raise ValueError(f"mean_losses must have shape (K, {B.size}, {rates.size}, T), got {L.shape}")
-    target = check.real("target", target, low=0, low_open=True)
+    if L.shape[1:3] != (B.size, rates.size) or L.shape[0] < 1 or L.shape[3] < 1:
+        raise ValueError(f"mean_losses must have shape (K, {B.size}, {rates.size}, T) with K, T >= 1, got {L.shape}")
+    start = float(L[..., 0].min())
+    target = check.real("target", target, low=0, high=start, low_open=True, high_open=True,
+                        domain=f"a loss in (0, {start:.6g}), below the smallest starting loss "
+                               "min(mean_losses[..., 0]) (a target reached at step 0 has no optimal rate)")
+    if np.any(np.diff(rates) <= 0):
+        raise ValueError(f"rates must be strictly increasing, got {rates!r}")
     S = surge.steps_to_target(L, target)                       # (K, nB, nR)
     eps = surge.refine_grid_minimum(rates, S)
     best = np.argmin(S, axis=-1)
@@ -322,10 +356,21 @@ class BatchRateExperiment(NamedTuple):
 
 
 def rate_grids(lam_max: float, n_rates: int) -> dict:
-    """The rate grids of :func:`run_experiment`: sign descent and Adam fixed, SGD up to 1.99/lambda_max."""
+    """The rate grids of :func:`run_experiment`, ``n_rates`` log-spaced rates each.
+
+    Sign descent 2e-3 to 0.2 and Adam 3e-3 to 3, whatever the problem; SGD from
+    ``min(2e-4, 0.199 / lam_max)`` up to its stability limit ``1.99 / lam_max`` (the limit is
+    ``2 / lam_max``), so that its grid spans at least a decade for every curvature.
+
+    Domain: ``lam_max`` (the largest eigenvalue of H) in [1e-300, 1e300]; ``n_rates`` an integer in
+    [2, 10000].  Returns ``{"sign": ..., "adam": ..., "sgd": ...}``, increasing arrays.
+    """
+    lam_max = check.real("lam_max", lam_max, low=1e-300, high=1e300)
+    n_rates = check.integer("n_rates", n_rates, low=2, high=10000)
+    top = 1.99 / lam_max
     return {"sign": np.geomspace(2e-3, 0.2, n_rates),
             "adam": np.geomspace(3e-3, 3.0, n_rates),
-            "sgd": np.geomspace(2e-4, 1.99 / lam_max, n_rates)}
+            "sgd": np.geomspace(min(2e-4, 0.1 * top), top, n_rates)}
 
 
 def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, steps=1500, runs=16,
@@ -335,19 +380,23 @@ def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, s
     The problem is :func:`random_quadratic` ``(n, condition, seed)`` with per-sample noise ``sigma``;
     batch sizes ``1, 2, 4, ..., 2**log2_batch_max``; for each optimiser the grid of
     :func:`rate_grids` (``n_rates`` log-spaced rates: sign descent 2e-3 to 0.2, Adam (beta1 = 0.9,
-    beta2 = 0.999, epsilon = 1e-8) 3e-3 to 3, SGD 2e-4 to its stability limit 1.99 / lambda_max);
+    beta2 = 0.999, epsilon = 1e-8) 3e-3 to 3, SGD from 2e-4 (or a decade below its stability limit
+    when that is lower) to its stability limit 1.99 / lambda_max);
     :func:`mean_loss_grid` with ``replicates`` groups of ``runs`` runs of ``steps`` steps, the same
     noise for the three optimisers (so that they can be compared group by group); targets
     ``target_fractions`` times the initial loss, each summarised by :func:`summarise_grid`.
 
-    Domain: ``seed`` in [0, 2**63); ``n`` in [2, 4096]; ``condition`` in [1, 1e12]; ``sigma`` > 0;
+    Domain: ``seed`` in [0, 2**63); ``n`` in [2, 4096]; ``condition`` in [1, 1e12]; ``sigma`` in
+    (0, 1e150] (Adam squares the noisy gradients);
     ``log2_batch_max`` in [2, 40]; ``steps``, ``runs`` >= 1; ``replicates`` >= 2; ``n_rates`` in
-    [5, 10000]; ``target_fractions`` decreasing, in (0, 1), at least 2.  The work is capped by
-    ``scalinglaws.work_limits`` (the defaults take about 15-25 s on one core).
+    [5, 10000]; ``target_fractions`` decreasing, in (0, 1), at least 2.  The work (the problem's
+    dense algebra and the training runs) is capped by ``scalinglaws.work_limits`` before any of it
+    starts (the defaults take about 15-25 s on one core).
     """
     seed = check.seed("seed", seed)
-    H, theta0 = random_quadratic(n, condition, seed)
-    sigma = check.real("sigma", sigma, low=0, low_open=True)
+    n = check.integer("n", n, low=2, high=4096)
+    condition = check.real("condition", condition, low=1, high=1e12)
+    sigma = check.real("sigma", sigma, low=0, high=1e150, low_open=True)
     log2_batch_max = check.integer("log2_batch_max", log2_batch_max, low=2, high=40)
     steps = check.integer("steps", steps, low=1)
     runs = check.integer("runs", runs, low=1)
@@ -358,14 +407,20 @@ def run_experiment(seed, n=16, condition=100.0, sigma=10.0, log2_batch_max=12, s
     if np.any(np.diff(fractions) >= 0):
         raise ValueError(f"target_fractions must be decreasing, got {list(fractions)}")
     batch_sizes = 2.0 ** np.arange(log2_batch_max + 1)
+    states = n_rates * runs * replicates
+    dense_ops, dense_bytes = _quadratic_cost(n)
+    check_ops, check_bytes = _hessian_cost(n)
+    check.check_work("surge_training.run_experiment",
+                     operations=(dense_ops + 4.0 / 3.0 * n**3 / _FLOPS_PER_OPERATION   # the problem, eigvalsh
+                                 + sum(batch_sizes.size * (_operations(states, steps, n, opt) + 1.5e4 * steps)
+                                       + check_ops for opt in OPTIMIZERS)),
+                     memory_bytes=max(dense_bytes, check_bytes) + 8.0 * (
+                         states * (7 * n + steps + 1) + replicates * batch_sizes.size * n_rates * (steps + 1)),
+                     sizes=f"3 optimisers * {batch_sizes.size} batch sizes * {n_rates} rates * {runs} runs * "
+                           f"{replicates} replicates * {steps} steps, n = {n}")
+    H, theta0 = _random_quadratic(n, condition, seed)
     lam_max = float(np.linalg.eigvalsh(H)[-1])
     grids = rate_grids(lam_max, n_rates)
-    n_dim = theta0.size
-    check.check_work("surge_training.run_experiment",
-                     operations=sum(_operations(batch_sizes.size * n_rates * runs * replicates, steps,
-                                                n_dim, opt) for opt in OPTIMIZERS),
-                     sizes=f"3 optimisers * {batch_sizes.size} batch sizes * {n_rates} rates * {runs} runs * "
-                           f"{replicates} replicates * {steps} steps, n = {n_dim}")
     L0 = 0.5 * float(theta0 @ H @ theta0)
     targets = L0 * fractions
     noise_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1, dtype=np.uint64)[0] >> 1)
@@ -410,6 +465,9 @@ def surge_claims(experiment: BatchRateExperiment, level: float = 0.95) -> list:
     descent falling by more than SGD, where the peak sits relative to ``B_noise``) are reported by
     the chapter, not asserted.
     """
+    if not isinstance(experiment, BatchRateExperiment):
+        raise ValueError(f"experiment must be the BatchRateExperiment that run_experiment returns, got "
+                         f"{type(experiment).__name__}")
     level = check.real("level", level, low=0, high=1, low_open=True, high_open=True)
     S = experiment.summaries
     for opt in OPTIMIZERS:
@@ -465,25 +523,57 @@ def one_step_examples(seed, n_coupled=64, rho=0.5, n_train=16, condition=100.0, 
     - C: ``diag(lambda)`` with the same eigenvalues and the same point (no cross terms).
 
     Domain: ``seed`` in [0, 2**63); ``n_coupled``, ``n_train`` in [2, 4096]; ``rho`` in (0, 1);
-    ``condition`` in [1, 1e12]; ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite).
+    ``condition`` in (1, 1e12] (at 1 the Hessian is the identity, which couples no coordinates: no
+    surge); ``sigma_train``, ``B_noise_coupled``, ``B_noise_rotated`` > 0 (finite), with a noise and
+    a start that fit in a double (a ValueError otherwise).  The dense work (about
+    ``5 n_train^3 + n_coupled^3`` flops) is capped by ``scalinglaws.work_limits``.
     """
     seed = check.seed("seed", seed)
     n_coupled = check.integer("n_coupled", n_coupled, low=2, high=4096)
     rho = check.real("rho", rho, low=0, high=1, low_open=True, high_open=True)
+    n_train = check.integer("n_train", n_train, low=2, high=4096)
+    condition = check.real("condition", condition, low=1, high=1e12, low_open=True,
+                           domain="a real number in (1, 1e12] (condition = 1 gives H = I, which has no surge)")
     sigma_train = check.real("sigma_train", sigma_train, low=0, low_open=True)
     Bc = check.real("B_noise_coupled", B_noise_coupled, low=0, low_open=True)
     Br = check.real("B_noise_rotated", B_noise_rotated, low=0, low_open=True)
-    H, theta0 = random_quadratic(n_train, condition, seed)
-    lam = np.geomspace(1.0, float(condition), H.shape[0])
+    train_ops, train_bytes = _quadratic_cost(n_train)
+    train_check_ops, _ = _hessian_cost(n_train)
+    coupled_ops, coupled_bytes = _hessian_cost(n_coupled)
+    check.check_work("surge_training.one_step_examples",
+                     operations=(train_ops + train_check_ops + coupled_ops
+                                 + 2.0 / 3.0 * n_coupled**3 / _FLOPS_PER_OPERATION),   # the solve for theta_A
+                     memory_bytes=max(train_bytes, coupled_bytes),
+                     sizes=f"n_train = {n_train}, n_coupled = {n_coupled}")
+    H, theta0 = _random_quadratic(n_train, condition, seed)
+    lam = np.geomspace(1.0, condition, n_train)
     rng = np.random.default_rng([seed, 2])
     H_A = (1 - rho) * np.eye(n_coupled) + rho * np.ones((n_coupled, n_coupled))
     mu_A = 0.1 + 0.3 * np.abs(rng.standard_normal(n_coupled))
-    sig_A = math.sqrt(Bc / surge.surge_parameters(mu_A, 1.0, H_A).B_noise)  # B_noise scales like sigma^2
-    Bn = surge.surge_parameters(H @ theta0, sigma_train, H).B_noise
+    Bn_A = surge.surge_parameters(mu_A, 1.0, H_A).B_noise
+    ratio = Bc / Bn_A
+    # B_noise scales like sigma^2 (the square roots apart only where the ratio itself overflows)
+    sig_A = math.sqrt(ratio) if 0 < ratio < math.inf else math.sqrt(Bc) / math.sqrt(Bn_A)
+    if not 0 < sig_A < math.inf:
+        raise check.not_representable(f"the noise of example A for B_noise_coupled = {Bc:g}",
+                                      "its sigma scales like sqrt(B_noise_coupled)")
+    try:
+        Bn = surge.surge_parameters(H @ theta0, sigma_train, H).B_noise
+    except ValueError as exc:   # B_noise ~ sigma_train^2 beyond the doubles
+        raise ValueError(f"sigma_train = {sigma_train:g} puts B_noise of the training quadratic outside double "
+                         f"precision ({exc}); B_noise scales like sigma_train^2") from None
     if not math.isfinite(Bn):
-        raise ValueError("the training quadratic has no surge at its start (B_noise = inf); choose another seed")
-    th = theta0 * math.sqrt(Bn / Br)
+        raise ValueError("the training quadratic has no surge at its start (B_noise = inf: the cross terms "
+                         "sum_{i != j} H_ij r_i r_j are not positive there); choose another seed")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        th = theta0 * math.sqrt(Bn / Br)
+        mu_th = H @ th
+        mu_C = lam * th
+    if not (np.all(np.isfinite(mu_th)) and np.all(np.isfinite(mu_C)) and np.any(th != 0)):
+        raise check.not_representable(
+            f"the start of example B for sigma_train = {sigma_train:g} and B_noise_rotated = {Br:g}",
+            "it scales like sigma_train / sqrt(B_noise_rotated)")
     sig = np.full(n_train, sigma_train)
     return {"A (coupled)": OneStepExample(H_A, mu_A, np.full(n_coupled, sig_A), np.linalg.solve(H_A, mu_A)),
-            "B (rotated)": OneStepExample(H, H @ th, sig, th),
-            "C (diagonal)": OneStepExample(np.diag(lam), lam * th, sig, th)}
+            "B (rotated)": OneStepExample(H, mu_th, sig, th),
+            "C (diagonal)": OneStepExample(np.diag(lam), mu_C, sig, th)}
