@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -400,31 +400,3 @@ def probability_vector(name: str, value, *, atol: float = 1e-9) -> np.ndarray:
 def not_representable(what: str, detail: str = "") -> ValueError:
     """The error to raise when the true value exists but does not fit in a double."""
     return ValueError(f"{what} is not representable in double precision" + (f": {detail}" if detail else ""))
-
-
-# ---------------------------------------------------------------------------------------------
-# Transitional aliases (the names used before this layer existed); new code calls the functions above.
-# ---------------------------------------------------------------------------------------------
-
-def as_float_array(name: str, value) -> np.ndarray:
-    """Deprecated alias of :func:`real_array` with no bounds."""
-    return real_array(name, value)
-
-
-def as_real(name: str, value, allowed: str, ok: Callable[[float], bool]) -> float:
-    """Deprecated: a finite real for which ``ok(value)`` holds, else ValueError naming ``allowed``."""
-    x = real(name, value, domain=allowed)
-    if not ok(x):
-        raise ValueError(f"{name} must be {allowed}, got {_show(value)}")
-    return x
-
-
-def as_count_array(name: str, value, minimum: int = 0) -> np.ndarray:
-    """Deprecated alias of :func:`integer_array` with ``low=minimum``."""
-    return integer_array(name, value, low=minimum,
-                         domain=f"an integer >= {minimum} (or an array of them)")
-
-
-def as_int(name: str, value, minimum: int = 0) -> int:
-    """Deprecated alias of :func:`integer` with ``low=minimum``."""
-    return integer(name, value, low=minimum, domain=f"an integer >= {minimum}")
