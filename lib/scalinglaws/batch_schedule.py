@@ -14,8 +14,8 @@ examples, which batches minimise the final loss?
 With the greedy rate (``k = 1``, the best rate schedule for any batch schedule, because ``m_{t+1}``
 increases with ``m_t`` for every rate) the precision ``x = 1/m`` grows additively,
 
-.. math::  x_{t+1} = x_t + \frac{B_t\,x_t}{x_t + 2},\qquad\text{so}\qquad
-           \sum_t B_t = (x_T - x_0) + 2\sum_t (r_t - 1),\quad r_t = \frac{x_{t+1}}{x_t}.
+.. math::  x_{t+1} &= x_t + \frac{B_t\,x_t}{x_t + 2},\qquad\text{so}\\
+           \sum_t B_t &= (x_T - x_0) + 2\sum_t (r_t - 1),\quad r_t = \frac{x_{t+1}}{x_t}.
 
 By the AM–GM inequality ``sum_t r_t >= T (x_T/x_0)^(1/T)`` with equality iff every ``r_t`` is equal,
 so the examples needed to reach ``x_T`` in ``T`` steps are at least
@@ -149,8 +149,8 @@ def schedule_costate(batch_sizes, m0=9.0, rate_factor=1.0):
     :func:`schedule_trajectory`: the costate runs backwards, ``p_T = 1``,
     ``p_t = p_{t+1} dphi/dm(m_t, B_t)``, and ``dm_T/dB_t = p_{t+1} dphi/dB(m_t, B_t)`` with
 
-    .. math:: \phi = m - \frac{f B m^2}{D},\ D = (B+2)m + 1,\quad
-              \frac{\partial\phi}{\partial B} = -\frac{f m^2 (2m+1)}{D^2},\quad
+    .. math:: \phi &= m - \frac{f B m^2}{D},\qquad D = (B+2)m + 1,\\
+              \frac{\partial\phi}{\partial B} &= -\frac{f m^2 (2m+1)}{D^2},\qquad
               \frac{\partial\phi}{\partial m} = 1 - \frac{f B m\,(D + 1)}{D^2}.
 
     At an optimum for a fixed budget every ``dm_T/dB_t`` with ``B_t`` above its lower bound is the
@@ -513,8 +513,8 @@ def _rule_schedule(kind: str, T: int, param: float, m0: float, k: float, integer
 def notes_rule_schedule(steps, lam, m0=9.0, rate_factor=1.0, integer=True):
     r"""The Euler–Lagrange rule of the scaling-law notes applied step by step in the 1-D model.
 
-    .. math:: B_t = \max\Big(1,\ \sqrt{\Delta L_{max}(m_t)\,B_{noise}(m_t)/\lambda} - B_{noise}(m_t)\Big),
-              \quad \Delta L_{max} = \frac{m_t}{2},\ B_{noise} = 2 + \frac{1}{m_t},
+    .. math:: B_t &= \max\Big(1,\ \sqrt{\Delta L_{max}(m_t)\,B_{noise}(m_t)/\lambda} - B_{noise}(m_t)\Big),\\
+              \Delta L_{max} &= \frac{m_t}{2},\qquad B_{noise} = 2 + \frac{1}{m_t},
 
     evaluated at the current state (rounded to the nearest integer when ``integer``), with rates
     ``k eps_opt``. The notes derive it by maximising ``int DeltaL_opt(B(s)) ds - lambda int B ds``

@@ -12,9 +12,10 @@ and on its own (the off-diagonal entries do not feed back when ``C`` is diagonal
 The rate is ``k`` times the one-step optimum for the expected loss, ``eps = k |G|^2/(G^T H G +
 tr(H Sigma)/B)`` with the ratios of expectations
 
-.. math:: |G|^2 = \sum_i c_i^2 M_i,\quad G^THG = \sum_i c_i^3 M_i,\quad
-          \operatorname{tr}(H\Sigma) = \sum_i c_i^3M_i + \Big(\sum_i c_iM_i\Big)\sum_i c_i^2
-          + s_2\sum_i c_i^2,\quad \operatorname{tr}\Sigma = |G|^2 + \Big(\sum_i c_iM_i + s_2\Big)\sum_i c_i,
+.. math:: |G|^2 &= \sum_i c_i^2 M_i,\qquad G^THG = \sum_i c_i^3 M_i,\\
+          \operatorname{tr}(H\Sigma) &= \sum_i c_i^3M_i + \Big(\sum_i c_iM_i\Big)\sum_i c_i^2
+          + s_2\sum_i c_i^2,\\
+          \operatorname{tr}\Sigma &= |G|^2 + \Big(\sum_i c_iM_i + s_2\Big)\sum_i c_i,
 
 deterministic given ``M``, so the recursion is exact for the real process run with that schedule of
 rates (:func:`simulate_regression` checks it). The one-dimensional model of
@@ -108,10 +109,10 @@ def _scales(M, c, c2, c3, trc, trc2, s2):
 def regression_scales(curvatures, moments, noise_var=1.0) -> RegressionScales:
     r"""``eps_max``, ``DeltaL_max``, ``B_noise``, ``B_simple`` of the diagonal regression at ``E[u_i^2] = M_i``.
 
-    .. math:: \epsilon_{max} = \frac{\sum c_i^2M_i}{\sum c_i^3M_i},\quad
-              \Delta L_{max} = \frac{(\sum c_i^2M_i)^2}{2\sum c_i^3M_i},\quad
-              B_{noise} = \frac{\sum c_i^3M_i + (\sum c_iM_i + s_2)\sum c_i^2}{\sum c_i^3M_i},\quad
-              B_{simple} = \frac{\sum c_i^2M_i + (\sum c_iM_i + s_2)\sum c_i}{\sum c_i^2M_i}.
+    .. math:: \epsilon_{max} &= \frac{\sum c_i^2M_i}{\sum c_i^3M_i},\qquad
+              \Delta L_{max} = \frac{(\sum c_i^2M_i)^2}{2\sum c_i^3M_i},\\
+              B_{noise} &= \frac{\sum c_i^3M_i + (\sum c_iM_i + s_2)\sum c_i^2}{\sum c_i^3M_i},\\
+              B_{simple} &= \frac{\sum c_i^2M_i + (\sum c_iM_i + s_2)\sum c_i}{\sum c_i^2M_i}.
 
     For a deterministic ``u`` with ``u_i^2 = M_i`` these are the scales of
     :func:`scalinglaws.noise_scale.noise_scales` at ``(G, H, Sigma) = regression_moments(u, C, s2)``;

@@ -5,8 +5,8 @@ teacher--student experiment).  A teacher vector ``w* ~ N(0, I_D)``; ``N`` traini
 ``x_n ~ N(0, 3 I_D)`` and ``M`` desired inputs ``z_k ~ N(0.5 * 1, I_D)``; labels ``y = 1[w* . x > 0]``.
 The student is a perceptron without bias with a sigmoid output and the logistic (cross-entropy) loss
 
-.. math::  l(x, y; \theta) = y\,\mathrm{softplus}(-\theta\cdot x) + (1-y)\,\mathrm{softplus}(\theta\cdot x),
-           \qquad \nabla_\theta l = (\sigma(\theta\cdot x) - y)\,x,\qquad
+.. math::  l(x, y; \theta) &= y\,\mathrm{softplus}(-\theta\cdot x) + (1-y)\,\mathrm{softplus}(\theta\cdot x),\\
+           \nabla_\theta l &= (\sigma(\theta\cdot x) - y)\,x,\qquad
            \nabla^2_\theta l = \sigma(1-\sigma)\,x x^\top ,
 
 for labels ``y`` in [0, 1] (the experiment's labels are 0 or 1; soft labels are handled exactly, and
@@ -23,9 +23,9 @@ compression ratio is ``CR = T log|V| / J`` (``|V| = 2``).
 
 The gradient of J with respect to every weight comes from one reverse sweep (adjoint recursion):
 
-.. math::  \lambda_T = \nabla L_{dsr}(\theta_T),\qquad
-           \lambda_t = \nabla L_{dsr}(\theta_t) + \Bigl(I - \eta\sum_n \gamma_{n,t} H_n(\theta_t)\Bigr)\lambda_{t+1},
-           \qquad \frac{\partial J}{\partial \gamma_{n,t}} = -\eta\, \lambda_{t+1}\cdot\nabla l_n(\theta_t).
+.. math::  \lambda_T &= \nabla L_{dsr}(\theta_T),\\
+           \lambda_t &= \nabla L_{dsr}(\theta_t) + \Bigl(I - \eta\sum_n \gamma_{n,t} H_n(\theta_t)\Bigr)\lambda_{t+1},\\
+           \frac{\partial J}{\partial \gamma_{n,t}} &= -\eta\, \lambda_{t+1}\cdot\nabla l_n(\theta_t).
 
 The feasible set is a product of T simplices, so the Frank--Wolfe gap
 
@@ -411,10 +411,10 @@ def _adjoint(problem: PerceptronProblem, gamma: np.ndarray, traj: Trajectory) ->
 def objective_and_gradient(problem: PerceptronProblem, gamma):
     r"""``(J, dJ/dgamma, trajectory)``: the objective and its exact gradient by the adjoint recursion.
 
-    .. math:: \frac{\partial J}{\partial\gamma_{n,t}} = -\eta\,\lambda_{t+1}\cdot\nabla l_n(\theta_t),\quad
-              \lambda_t = \nabla L_{dsr}(\theta_t) + \lambda_{t+1}
-              - \eta X^\top\!\bigl(\gamma_{\cdot,t}\odot\sigma(1-\sigma)\odot X\lambda_{t+1}\bigr),
-              \quad \lambda_T = \nabla L_{dsr}(\theta_T).
+    .. math:: \frac{\partial J}{\partial\gamma_{n,t}} &= -\eta\,\lambda_{t+1}\cdot\nabla l_n(\theta_t),
+              \qquad \lambda_T = \nabla L_{dsr}(\theta_T),\\
+              \lambda_t &= \nabla L_{dsr}(\theta_t) + \lambda_{t+1}
+              - \eta X^\top\!\bigl(\gamma_{\cdot,t}\odot\sigma(1-\sigma)\odot X\lambda_{t+1}\bigr).
 
     The gradient is the plain partial derivative (the simplex constraint is handled by the optimiser).
     Cost: one forward pass and a reverse sweep of two matrix-vector products with X per step.
@@ -586,7 +586,7 @@ def compression_ratio(J, T, n_classes: int = 2):
 def law_spread(values, gamma, weighted: bool = False, min_active: int = 2) -> np.ndarray:
     r"""Per-step relative spread of ``values`` over the active examples: how far the Learning Law is from holding.
 
-    Unweighted (``weighted=False``): ``std_{n active} v_{n,t} / |mean_{n active} v_{n,t}|`` = 1 / |SIM_t|
+    Unweighted (``weighted=False``): ``std_{n active} v_{n,t} / |mean_{n active} v_{n,t}|`` = ``1 / |SIM_t|``
     (:func:`active_sim`), population std over the examples with ``gamma_{n,t} > 0``.
     Weighted: the same with the policy's weights, ``sqrt(sum_n gamma (v - vbar)^2) / |vbar|`` with
     ``vbar = sum_n gamma v`` (rows of ``gamma`` sum to one); an example on its way out with a tiny weight

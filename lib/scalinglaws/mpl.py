@@ -23,8 +23,9 @@ The Multi-Power Law (Luo et al. 2025, eq. (1))
 
 .. math::
 
-    L(n) = L_0 + A\,S(n)^{-\alpha} - B \sum_{k=W}^{n-1} (\eta_{k-1} - \eta_k)\,
-           G\bigl(\eta_k^{-\gamma} S_k(n)\bigr),\qquad G(x) = 1 - (C x + 1)^{-\beta}.
+    L(n) &= L_0 + A\,S(n)^{-\alpha}
+            - B \sum_{k=W}^{n-1} (\eta_{k-1} - \eta_k)\,G\bigl(\eta_k^{-\gamma} S_k(n)\bigr),\\
+    G(x) &= 1 - (C x + 1)^{-\beta}.
 
 Fits use the equivalent parametrisation ``b = B beta``,
 ``B G(x) = b u phi(beta u)``, ``u = log(1 + C x)``, ``phi(z) = (1 - e^{-z})/z`` (``phi(0) = 1``),
@@ -1488,8 +1489,8 @@ def final_loss_and_gradient(lrs, params, warmup=None):
 
     .. math::
 
-        \frac{\partial L}{\partial \eta_j} = -\alpha A c_T^{-\alpha-1}
-          - B\Bigl[G(x_{j+1}) - G(x_j) - \gamma d_j G'(x_j) \frac{x_j}{\eta_j}
+        \frac{\partial L}{\partial \eta_j} = {}& -\alpha A c_T^{-\alpha-1}\\
+          & - B\Bigl[G(x_{j+1}) - G(x_j) - \gamma d_j G'(x_j) \frac{x_j}{\eta_j}
           + \sum_{k \le j} d_k G'(x_k)\, \eta_k^{-\gamma}\Bigr],
 
     (terms with ``k < W`` or ``k > T-1`` absent), an O(T) computation by cumulative sums, evaluated in

@@ -201,8 +201,8 @@ def noise_scales(G, H, Sigma) -> NoiseScales:
 def expected_improvement(eps, B, G, H, Sigma):
     r"""Expected loss decrease of one step in the local quadratic model (exact when the loss is quadratic),
 
-    .. math:: \Delta L(\epsilon) = \epsilon |G|^2 - \tfrac12\epsilon^2\big(G^T H G + \operatorname{tr}(H\Sigma)/B\big)
-              = \Delta L_{max}\,\rho\,\big(2 - \rho\,(1 + B_{noise}/B)\big),\quad \rho = \epsilon/\epsilon_{max},
+    .. math:: \Delta L(\epsilon) &= \epsilon |G|^2 - \tfrac12\epsilon^2\big(G^T H G + \operatorname{tr}(H\Sigma)/B\big)\\
+              &= \Delta L_{max}\,\rho\,\big(2 - \rho\,(1 + B_{noise}/B)\big),\qquad \rho = \epsilon/\epsilon_{max},
 
     evaluated in the second form (no intermediate overflow); an entry whose true value does not fit
     in a double raises ``ValueError``.
@@ -424,9 +424,9 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
     Gaussian value ``(tr Sigma)^2 + 2 tr Sigma^2``, and ``third`` defaults to 0, so the defaults give
     ``2 tr(Sigma^2)/B^2 + 4 G^T Sigma G / B``).  Then
 
-    .. math:: \operatorname{Var}\widehat{|G|^2} = \frac{B_{big}^2 v(B_{big}) + B_{small}^2 v(B_{small})}
-              {(B_{big} - B_{small})^2},\qquad
-              \operatorname{Var}\widehat{\operatorname{tr}\Sigma} = \frac{v(B_{small}) + v(B_{big})}
+    .. math:: \operatorname{Var}\widehat{|G|^2} &= \frac{B_{big}^2 v(B_{big}) + B_{small}^2 v(B_{small})}
+              {(B_{big} - B_{small})^2},\\
+              \operatorname{Var}\widehat{\operatorname{tr}\Sigma} &= \frac{v(B_{small}) + v(B_{big})}
               {(1/B_{small} - 1/B_{big})^2}.
 
     Parameters

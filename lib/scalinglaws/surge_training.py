@@ -459,8 +459,8 @@ def surge_claims(experiment: BatchRateExperiment, level: float = 0.95) -> list:
        except ``t_0``;
     6. the steps-examples ``B_noise`` grows between consecutive targets, for each optimiser.
 
-    These are the statements that held on each of ten random instances (``seed`` 0 to 9 of
-    :func:`run_experiment` with its defaults); the ones that did not hold on all of them (sign
+    These are the statements that held on each of ten random instances (random seeds 0 to 9, the
+    other arguments of :func:`run_experiment` at their defaults); the ones that did not hold on all of them (sign
     descent's fall at ``t_0``, Adam's fall, Adam's rise against sign descent's at ``t_0``, sign
     descent falling by more than SGD, where the peak sits relative to ``B_noise``) are reported by
     the chapter, not asserted.
