@@ -2,7 +2,7 @@
 seed", "Seed 002" or a bare "the source", never names a source file or the project's brief (SPEC.md).
 
 Scanned: every page of the book (the .md pages; every notebook's markdown cells, code cells, which the
-reader sees, and stored outputs) and the library's source (docstrings, comments and code), since the
+reader sees, and stored outputs), the README and the library's source (docstrings, comments and code), since the
 API appendix is generated from it. The word "seed" stays allowed where it means the seed of a random
 generator (``seed=0``, ``default_rng(seed)``, "the data seed", "for any seed", "seeds 1 and 2"...).
 Every offending line is printed, with its file and cell.
@@ -87,6 +87,8 @@ def book_texts():
                     yield f"{rel} cell {index} (output)", text
     for path in sorted((ROOT / "lib").rglob("*.py")):
         yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+    # the README is the first page a reader of the repository sees
+    yield "README.md", (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_no_seed_spec_or_bare_source_in_the_book_or_library():
