@@ -235,3 +235,12 @@ def test_bad_input_is_refused_with_the_argument_named(call, name):
 def test_work_cap():
     with pytest.raises(ValueError, match="work_limits"):
         cb.simulate_regression(np.ones(1000), np.ones(1000), 1.0, np.full(1000, 0.01), 1000, 10**4)
+
+
+@pytest.mark.parametrize("batch_sizes", [[math.inf], [math.inf, 4.0]])
+def test_noise_scales_are_inf_at_the_optimum_on_both_paths(batch_sizes):
+    # rate_factor 1 and B = inf jump to the optimum (G = 0) in one step: B_noise = B_simple = inf there,
+    # whether the run is finished by the scalar path (one batch size) or the vectorised one (several)
+    res = cb.steps_to_targets([2.0], [3.0], 0.0, batch_sizes, [0.1], 1.0)
+    assert res.B_noise[0, 0] == math.inf and res.B_simple[0, 0] == math.inf
+    assert not np.isnan(res.B_noise).any() and not np.isnan(res.B_simple).any()

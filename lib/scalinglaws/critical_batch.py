@@ -101,8 +101,9 @@ def _scales(M, c, c2, c3, trc, trc2, s2):
     g2 = M @ c2
     ghg = M @ c3
     with np.errstate(divide="ignore", invalid="ignore"):
-        Bn = (ghg + (cm + s2) * trc2) / ghg
-        Bs = (g2 + (cm + s2) * trc) / g2
+        # inf exactly at the optimum (G = 0), as in the scalar path of _finish_one_run
+        Bn = np.where(ghg > 0, (ghg + (cm + s2) * trc2) / ghg, np.inf)
+        Bs = np.where(g2 > 0, (g2 + (cm + s2) * trc) / g2, np.inf)
     return cm, g2, ghg, Bn, Bs
 
 
