@@ -343,5 +343,8 @@ def test_work_is_capped_quickly(call, fragment):
 def test_work_limits_lift_the_cap():
     with pytest.raises(ValueError, match="work_limits"):
         linear1d.simulate(0.1, 10**5, 10**5)
+    # a small request refused under a lowered cap, then run once the cap is lifted above its cost
+    with scalinglaws.work_limits(operations=10.0), pytest.raises(ValueError, match="work_limits"):
+        linear1d.simulate(0.1, 3, 10**5)
     with scalinglaws.work_limits(operations=1e12):
         assert linear1d.simulate(0.1, 3, 10**5).shape == (10**5,)

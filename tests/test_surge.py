@@ -484,8 +484,11 @@ def test_requests_beyond_the_work_cap_are_refused_and_can_be_lifted():
         surge.simulate_noisy_quadratic(np.eye(2), 1.0, [1.0, 1.0], [0.1], 1, 10**9, 10**6)
     with pytest.raises(ValueError, match="work_limits"):
         surge.one_step_monte_carlo([1.0, 1.0], np.eye(2), 1.0, 1, [0.1], 10**15)
+    small = lambda: surge.simulate_noisy_quadratic(np.eye(2), 1.0, [1.0, 1.0], [0.1], 1, 2, 2)  # noqa: E731
+    with scalinglaws.work_limits(operations=10.0), pytest.raises(ValueError, match="work_limits"):
+        small()
     with scalinglaws.work_limits(operations=float("inf"), memory_bytes=float("inf")):
-        surge.simulate_noisy_quadratic(np.eye(2), 1.0, [1.0, 1.0], [0.1], 1, 2, 2)
+        assert np.all(np.isfinite(small()))
 
 
 # ----------------------------------------------------------------------------- errors

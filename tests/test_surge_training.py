@@ -215,8 +215,11 @@ def test_run_experiment_at_the_largest_condition_number():
 
 
 def test_work_cap_can_be_lifted_deliberately():
+    small = lambda: surge_training.mean_loss_grid(np.eye(2), 1.0, [1, 1], [1], [0.1], 3, 2, 2)  # noqa: E731
+    with scalinglaws.work_limits(operations=10.0), pytest.raises(ValueError, match="work_limits"):
+        small()
     with scalinglaws.work_limits(operations=float("inf")):
-        surge_training.mean_loss_grid(np.eye(2), 1.0, [1, 1], [1], [0.1], 3, 2, 2)
+        assert np.all(np.isfinite(small()))
 
 
 # ----------------------------------------------------------------------------- the chapter's asserts, other draws

@@ -599,8 +599,6 @@ def test_work_is_capped_quickly(call, fragment):
     with pytest.raises(ValueError, match="scalinglaws.work_limits") as info:
         call()
     assert fragment in str(info.value)
-    with scalinglaws.work_limits(operations=float("inf"), memory_bytes=float("inf")):
-        pass
 
 
 def test_asymptotic_optimal_excess_is_the_limit():
