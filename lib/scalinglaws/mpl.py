@@ -1406,9 +1406,11 @@ def multi_power_law(lrs, steps, params, warmup=None, window=64, convention="upda
     rows = []
     for i, (L0, A, alpha, B, C, beta, gamma) in enumerate(checked):
         with np.errstate(all="ignore"):        # an overflow is reported below, as not representable
-            theta = np.array([0.0, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
+            # log L0 = -inf makes the law's own L0 term 0 (exp(-inf) = 0), so L0 of any sign and the
+            # schedule-dependent part at any scale are added without cancellation
+            theta = np.array([-np.inf, math.log(A), math.log(alpha), math.log(B * beta), math.log(C), beta, gamma])
             pred, _ = law.value(theta, D)
-            out = pred - 1.0 + L0
+            out = pred + L0
         if not np.all(np.isfinite(out)):
             q = params[i] if many else params
             raise check.not_representable("the Multi-Power Law prediction",
