@@ -317,7 +317,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", nargs=2, metavar=("COMMAND", "SECONDS"),
                         help='store a wall time, e.g. --record "make test" 241')
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if book/status.md or the README's table is stale")
     args = parser.parse_args()
+    if args.check:
+        stale = [str(path.relative_to(ROOT)) for path, fresh in
+                 [(STATUS, render_status()), (README, update_readme(README.read_text()))]
+                 if not path.exists() or path.read_text() != fresh]
+        if stale:
+            raise SystemExit(f"stale: {', '.join(stale)}; run `python tools/write_status.py` (make book does) "
+                             f"and commit the result")
+        return
     if args.record:
         record_command(args.record[0], float(args.record[1]))
     text = render_status()
