@@ -134,7 +134,7 @@ def test_problem_none_and_wrong_objects_are_refused_by_name():
 
 
 # ----------------------------------------------------------------------------- losses
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.floats(-1e300, 1e300), st.floats(0, 1))
 def test_logistic_loss_matches_mpmath_and_is_non_negative(z, y):
     mpmath.mp.dps = 60
@@ -204,7 +204,7 @@ def _bisection_projection(v):
     return np.maximum(v - 0.5 * (lo + hi), 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(arrays(np.float64, st.integers(1, 12), elements=st.floats(-10, 10)))
 def test_projection_matches_bisection_and_lies_on_simplex(v):
     w = ll.project_to_simplex(v)
@@ -214,7 +214,7 @@ def test_projection_matches_bisection_and_lies_on_simplex(v):
     np.testing.assert_allclose(ll.project_to_simplex(w), w, atol=1e-12)  # idempotent
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(arrays(np.float64, st.integers(1, 8),
               elements=st.one_of(st.floats(-1e308, 1e308), st.floats(-1e17, 1e17), st.floats(-3, 3))))
 def test_projection_of_any_magnitude_matches_exact_arithmetic(v):

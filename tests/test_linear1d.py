@@ -58,7 +58,7 @@ def rate_in_range(B, log10_frac, mirror):
     return eta if 0 < eta and Fraction(eta) * (B + 2) < 2 * B else bound / 2  # decided exactly
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(log10_frac=st.floats(min_value=-300, max_value=-1e-9), mirror=st.booleans(),
        log10_T=st.one_of(st.just(-1.0), st.floats(min_value=0, max_value=308)), B=BATCH)
 def test_expected_loss_high_precision_whole_domain(log10_frac, mirror, log10_T, B):

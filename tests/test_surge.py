@@ -257,7 +257,7 @@ def test_surge_parameters_match_mpmath_over_all_scales(problem):
             assert math.isinf(p.B_noise) and math.isinf(p.eps_max) and math.isinf(p.delta_L_max)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.floats(1.0, HUGE), st.floats(5e-324, HUGE), st.floats(5e-324, HUGE))
 def test_surge_curve_matches_mpmath_over_all_doubles(B, Bn, em):
     with mp.workdps(50):
@@ -282,7 +282,7 @@ def test_surge_curve_peak_and_symmetry(B, Bn, em):
         assert abs(up - dn) / (2 * h) < 1e-6 * em
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.floats(-HUGE, HUGE))
 def test_sigmoid_erf_matches_mpmath_over_all_doubles(zv):
     with mp.workdps(50):
