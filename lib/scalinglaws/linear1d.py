@@ -115,7 +115,7 @@ def _two_product(a, b: float):
 
 def _gap(eta, B: int):
     """D = 2B - eta (B+2), computed without cancellation near the stability edge (eta in (0, 2))."""
-    p, e = _two_product(eta, float(B + 2))
+    p, e = _two_product(eta, np.add(B, 2.0))   # B an int or an array of them
     return (2.0 * B - p) - e  # 2B - p is exact (Sterbenz) wherever it could cancel
 
 

@@ -42,6 +42,7 @@ import mpmath
 import numpy as np
 
 from . import _validation as check
+from .linear1d import _gap, _log_contraction
 
 __all__ = [
     "NoiseScales",
@@ -757,12 +758,11 @@ def steps_to_target_constant_rate(m_target, batch_size, m0=9.0, grid=4000):
     for idx, B in np.ndenumerate(Bs):
         B = float(B)
         eta = B / (B + 2.0) * np.logspace(-6, 0, grid)
-        gap = 2.0 * B - eta * (B + 2.0)                      # > 0 in the stable range
+        log_r, _, gap = _log_contraction(eta, B)            # gap > 0 in the stable range, no cancellation
         m_star = eta / gap
-        r = 1.0 - eta * gap / B
         ok = m_star < m_target
         with np.errstate(divide="ignore", invalid="ignore"):
-            T = np.where(ok, np.ceil(np.log((m_target - m_star) / (m0 - m_star)) / np.log(r) - 1e-9), np.inf)
+            T = np.where(ok, np.ceil(np.log((m_target - m_star) / (m0 - m_star)) / log_r - 1e-9), np.inf)
         T = np.maximum(T, 1.0)
         j = int(np.argmin(T))
         if not np.isfinite(T[j]):
@@ -850,8 +850,7 @@ def simulate_schedule_1d(rates, batch_sizes, runs, seed=0, m0=9.0) -> np.ndarray
     Bs = check.integer_array("batch_sizes", batch_sizes, low=1, high=10**15, ndim=1)
     if Bs.shape != rates.shape:
         raise ValueError(f"rates and batch_sizes must have the same length, got {rates.size} and {Bs.size}")
-    bound = 2.0 * Bs / (Bs + 2.0)
-    bad = ~((rates > 0) & (rates < bound))
+    bad = ~((rates > 0) & (_gap(rates, Bs) > 0))    # the stable range decided exactly, as in linear1d
     if np.any(bad):
         t = int(np.argmax(bad))
         raise ValueError(f"rates must lie in the stable range (0, 2B/(B+2)) of each step, got rates[{t}] = "
