@@ -54,7 +54,6 @@ __all__ = [
 W_STAR = 3.0  # the true slope
 INITIAL_SECOND_MOMENT = 9.0  # (w_0 - 3)^2 with w_0 = 0
 MAX_BATCH_SIZE = 10**15  # B + 2 must be an exact double for the error-free product in _gap
-_MAX_DOUBLE = float(np.finfo(float).max)
 _SMALLEST_RATE = 5e-324  # the smallest positive double: the lower end of every root bracket
 _BRENT_OPERATIONS = 5e4  # cost of one scalar root search, in elementary operations
 
@@ -79,17 +78,11 @@ def _rates(eta, B: int, name: str = "eta") -> np.ndarray:
     return eta
 
 
-def _check_work(what: str, *, operations: float = 0.0, memory_bytes: float = 0.0, sizes: str = "") -> None:
-    # costs of Python-int requests (T = 10**400) are clamped to the doubles before the comparison
-    check.check_work(what, operations=min(operations, _MAX_DOUBLE), memory_bytes=min(memory_bytes, _MAX_DOUBLE),
-                     sizes=sizes)
-
-
 def _check_elements(what: str, *arrays, per_element: float = 10.0, bytes_per_element: float = 64.0) -> tuple:
     """Refuse broadcasts too large for the machine before allocating them; returns the shape."""
     shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
     size = float(np.prod(shape, dtype=float))
-    _check_work(what, operations=size * per_element, memory_bytes=size * bytes_per_element,
+    check.check_work(what, operations=size * per_element, memory_bytes=size * bytes_per_element,
                      sizes=f"{size:.3g} elements after broadcasting")
     return shape
 
@@ -344,7 +337,7 @@ def optimal_loss_mp(T, dps: int = 50):
     """
     T_int = check.integer("T", T, low=1)
     dps = check.integer("dps", dps, low=20)
-    _check_work("linear1d.optimal_loss_mp", operations=_mp_operations(dps) + T_int.bit_length() ** 1.6,
+    check.check_work("linear1d.optimal_loss_mp", operations=_mp_operations(dps) + T_int.bit_length() ** 1.6,
                 sizes=f"dps = {check.count_text(dps)}, T with {len(str(T_int)) if T_int < 10**10000 else 'over 10000'} digits")
     with mpmath.workdps(dps):
         Tm = mpmath.mpf(T_int)
@@ -419,7 +412,7 @@ def simulate_weights(eta: float, T: int, runs: int, seed: int = 0, batch_size: i
     T = check.integer("T", T, low=0)
     runs = check.integer("runs", runs, low=1)
     seed = check.seed("seed", seed)
-    _check_work("linear1d.simulate", operations=10 * T * runs * B, memory_bytes=24 * runs * B + 8 * runs,
+    check.check_work("linear1d.simulate", operations=10 * T * runs * B, memory_bytes=24 * runs * B + 8 * runs,
                      sizes=f"T = {check.count_text(T)}, runs = {check.count_text(runs)}, batch_size = {check.count_text(B)}")
     rng = np.random.default_rng(seed)
     w = np.zeros(runs)

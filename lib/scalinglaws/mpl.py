@@ -702,21 +702,6 @@ def _huber(r, delta):
     return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
-def _objective(theta, law, designs, delta, scale):
-    J = 0.0
-    g = np.zeros(theta.size)
-    for D in designs:
-        pred, jac = law.value(theta, D, grad=True)
-        # log(pred), continued linearly below eps so that the objective stays smooth and finite
-        eps = 0.01 * D.y.min()
-        safe = np.maximum(pred, eps)
-        logp = np.where(pred >= eps, np.log(safe), math.log(eps) + (pred - eps) / eps)
-        r = logp - D.log_y
-        J += _huber(r, delta).sum()
-        g += (np.clip(r, -delta, delta) / safe) @ jac
-    return J * scale, g * scale
-
-
 # ============================================================================ fitted laws
 @dataclass
 class FittedLaw:
