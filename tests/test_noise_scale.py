@@ -493,6 +493,19 @@ def test_two_batch_variance_with_huge_moments_uses_high_precision():
         ns.two_batch_variance(np.array([1e200, 0.0]), np.diag([1e150, 1e150]), 1, 4)
 
 
+def test_two_batch_variance_overflowing_in_floats_is_computed_in_high_precision():
+    # Sigma = 1e150 I, G = 0, B = 1e14 and 1e15: 2 (B - 1) tr(Sigma^2) = 4e315 overflows the floats, while
+    # the variances (about 1e271) are doubles. Gaussian noise, G = 0: v(B) = 2 tr(Sigma^2) / B^2 exactly
+    vG, vS = ns.two_batch_variance(np.zeros(2), np.diag([1e150, 1e150]), 10**14, 10**15)
+    with mpmath.workdps(40):
+        t2, Bs, Bb = 2 * mpmath.mpf(1e150) ** 2, mpmath.mpf(10) ** 14, mpmath.mpf(10) ** 15
+        v = lambda B: 2 * t2 / B**2  # noqa: E731
+        ref_G = (Bb**2 * v(Bb) + Bs**2 * v(Bs)) / (Bb - Bs) ** 2
+        ref_S = (v(Bs) + v(Bb)) / (1 / Bs - 1 / Bb) ** 2
+    assert vG == pytest.approx(float(ref_G), rel=1e-12)
+    assert vS == pytest.approx(float(ref_S), rel=1e-12)
+
+
 BAD_CALLS = [
     (lambda: ns.noise_scales("1", 1.0, 1.0), "G"),
     (lambda: ns.noise_scales(True, 1.0, 1.0), "G"),

@@ -1035,9 +1035,19 @@ def _authors_prepare(curves, quad, delta):
 
 def _authors_params(p, rate_scale):
     L0, A, alpha, B, C, beta, gamma = (float(v) for v in p)
-    # rates in the fit are eta * s (s = rate_scale); back to the caller's units
-    return {"L0": L0, "A": A * rate_scale ** (-alpha), "alpha": alpha, "B": B * rate_scale,
-            "C": C * rate_scale ** (1.0 - gamma), "beta": beta, "gamma": gamma}
+    # rates in the fit are eta * s (s = rate_scale); back to the caller's units. An unbounded AdamW
+    # path can reach exponents (gamma ~ 1e7) for which A or C has no double in those units.
+    try:
+        params = {"L0": L0, "A": A * rate_scale ** (-alpha), "alpha": alpha, "B": B * rate_scale,
+                  "C": C * rate_scale ** (1.0 - gamma), "beta": beta, "gamma": gamma}
+    except OverflowError:
+        params = None
+    if params is None or not all(math.isfinite(v) for v in params.values()):
+        raise check.not_representable(
+            "the fitted parameters in the units of the given rates",
+            f"the AdamW path reached alpha = {alpha:.3g}, beta = {beta:.3g}, gamma = {gamma:.3g} (a fit far "
+            f"outside the law's usual range: try method='optimum', or more data)")
+    return params
 
 
 def _authors_result(method, impl, designs, p, rate_scale, convention, info, delta):

@@ -483,21 +483,15 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
             raise ValueError(f"third must satisfy |third| <= sqrt(G Sigma G * fourth) = {float(bound):.6g} "
                              f"(Cauchy-Schwarz), got {third!r}")
 
-    def variances(num):
-        # num: float or mpmath arithmetic on the same expressions
-        T1, T2, GSG = num(t1), num(t2), num(gSg)
-        MU4 = T1 * T1 + 2 * T2 if exact_mu4 is None else num(exact_mu4)
-
-        def v(B):
-            return 4 * GSG / B + 4 * num(k3) / B**2 + (2 * (B - 1) * T2 + MU4 - T1 * T1) / B**3
-
-        return v
+    def v_of(B, T1, T2, GSG, MU4):
+        # Var |G_B|^2 of one batch, in floats or in mpmath numbers
+        return 4 * GSG / B + 4 * k3 / B**2 + (2 * (B - 1) * T2 + MU4 - T1 * T1) / B**3
 
     with np.errstate(over="ignore", invalid="ignore"):
         ok = all(math.isfinite(x) for x in (t1, t2, gSg))
         if ok:
-            v = variances(float)
-            vs, vb = v(Bs), v(Bb)
+            mu4 = t1 * t1 + 2 * t2 if exact_mu4 is None else exact_mu4
+            vs, vb = v_of(Bs, t1, t2, gSg, mu4), v_of(Bb, t1, t2, gSg, mu4)
             var_g2 = (Bb**2 * vb + Bs**2 * vs) / (Bb - Bs) ** 2
             var_tr = (vs + vb) / (1.0 / Bs - 1.0 / Bb) ** 2
             ok = np.all(np.isfinite(var_g2)) and np.all(np.isfinite(var_tr))
@@ -514,8 +508,7 @@ def two_batch_variance(G, Sigma, B_small, B_big, third=0.0, fourth=None):
                 raise ValueError(f"fourth must be >= (tr Sigma)^2 = {mpmath.nstr(t1m**2, 6)} (Jensen), got {fourth!r}")
 
             def vm(B):
-                B = mpmath.mpf(float(B))
-                return 4 * gsgm / B + 4 * mpmath.mpf(k3) / B**2 + (2 * (B - 1) * t2m + mu4m - t1m**2) / B**3
+                return v_of(mpmath.mpf(float(B)), t1m, t2m, gsgm, mu4m)
 
             shape = np.broadcast(Bs, Bb).shape
             var_g2, var_tr = np.empty(shape), np.empty(shape)
