@@ -1,27 +1,27 @@
 """Open every page of the rendered book in headless Chromium and check it as a reader would see it.
 
 Every page in _toc.yml is opened twice, at 1280 and at 400 CSS pixels wide; what is seen is gathered
-once (the `visits` fixture) and each test below asserts one property on every page, printing every
-page and element that fails:
+once (the `visits` fixture), and ``test_pages[kind]`` asserts one property on every page for each kind
+below (the ``KINDS`` table), printing every page and element that fails:
 
-- ``test_renders_offline``: the math is typeset by the local MathJax (no raw TeX, no MathJax error),
+- ``offline``: the math is typeset by the local MathJax (no raw TeX, no MathJax error),
   every image loaded, no console error, no request to any host but the local server.
-- ``test_links_resolve``: every internal link and anchor resolves, equation references have numbers,
+- ``links``: every internal link and anchor resolves, equation references have numbers,
   no cross-reference is left unresolved, each chapter offers its .ipynb and the front page its PDF.
-- ``test_equations_fit_the_column``: at 1280 px no display equation is wider than its container and
+- ``equations``: at 1280 px no display equation is wider than its container and
   no equation number overlaps its formula.
-- ``test_figures_readable``: at 1280 px no figure is displayed at less than 1/1.3 of its natural width
+- ``figures``: at 1280 px no figure is displayed at less than 1/1.3 of its natural width
   unless a click opens it at full size (checked by clicking); at 400 px every figure fits the column
   and opens at full size on a click.
-- ``test_nothing_spills``: at both widths nothing (table, code output, paragraph) runs out of the text
+- ``spills``: at both widths nothing (table, code output, paragraph) runs out of the text
   column unless it sits in a box that scrolls sideways on purpose.
-- ``test_narrow_page_usable``: at 400 px the page itself does not scroll sideways.
-- ``test_prose_has_no_internal_text``: the rendered prose contains no unresolved MyST role
+- ``narrow``: at 400 px the page itself does not scroll sideways.
+- ``prose``: the rendered prose contains no unresolved MyST role
   (``{glue:text}``...), no equation label, glue name or label-shaped token in parentheses, no
   Python number formatting (``1e+12``, ``( 1.0 , 1.0 )``).
-- ``test_dark_mode_figures_legible``: with the theme in dark mode, every figure keeps a light
+- ``dark``: with the theme in dark mode, every figure keeps a light
   background with dark ink (contrast ratio at least 4.5, measured on its pixels).
-- ``test_chinese_titles_have_glyphs``: the Chinese titles of the source articles on the bibliography
+- ``fonts``: the Chinese titles of the source articles on the bibliography
   page are drawn with a font that has their glyphs (not the "missing glyph" box).
 
 Full-page screenshots of every page at both widths go to _build/screenshots/<page>-<width>.png.
@@ -410,7 +410,8 @@ def _check_prose(rel, info, names, problems):
 @pytest.fixture(scope="module")
 def visits(server, browser):
     """Open every page at both widths once; return the problems found, by kind."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(SHOTS, ignore_errors=True)   # so that test_screenshots_taken sees this run's files only
+    SHOTS.mkdir(parents=True)
     pages = book_pages()
     assert pages, "no pages in _toc.yml"
     problems: dict[str, list[str]] = defaultdict(list)
@@ -457,10 +458,6 @@ def visits(server, browser):
                                          f"(in {glyphs['texts'][:2]}); install fonts-noto-cjk")
         page.screenshot(path=str(SHOTS / f"{stem}-{WIDE}.png"), full_page=True)
         _dark_mode_contrast(page, rel, problems)
-        if console:
-            problems["offline"].append(f"{where} console errors: {console[:3]}")
-        if foreign:
-            problems["offline"].append(f"{where} requests to other hosts: {sorted(set(foreign))[:5]}")
 
         # --- 400 px: a phone (the same page, resized: MathJax's output does not depend on the width)
         page.set_viewport_size({"width": NARROW, "height": 900})
@@ -476,6 +473,7 @@ def visits(server, browser):
                                            f"to the window (shown {fig['shown']} px)")
         _check_zoom(page, rel, NARROW, layout["figures"], problems, every=True)
         page.screenshot(path=str(SHOTS / f"{stem}-{NARROW}.png"), full_page=True)
+        # console errors and foreign requests of both widths (the lists gather them from the first load)
         if console:
             problems["offline"].append(f"{where} console errors: {console[:3]}")
         if foreign:
@@ -484,45 +482,29 @@ def visits(server, browser):
     return problems
 
 
-def _report(problems, kind, what):
-    found = problems.get(kind, [])
-    assert not found, f"{len(found)} {what}:\n" + "\n".join(found)
+# every kind of problem the visit records, and how a failure names it
+KINDS = {
+    "offline": "pages not rendered as they should be offline",
+    "links": "broken links or references",
+    "equations": f"display equations that do not fit the column at {WIDE} px",
+    "figures": "figures too small to read that cannot be enlarged",
+    "spills": "elements running out of the text column",
+    "narrow": f"pages that scroll sideways at {NARROW} px",
+    "prose": "internal labels, unresolved roles or Python formatting in the prose",
+    "dark": "figures illegible in dark mode",
+    "fonts": "Chinese titles without glyphs",
+}
 
 
-def test_renders_offline(visits):
-    _report(visits, "offline", "pages not rendered as they should be offline")
+def test_every_problem_kind_is_reported(visits):
+    # a kind misspelt where a problem is recorded would otherwise never fail a test
+    assert set(visits) <= set(KINDS), f"unreported kinds: {sorted(set(visits) - set(KINDS))}"
 
 
-def test_links_resolve(visits):
-    _report(visits, "links", "broken links or references")
-
-
-def test_equations_fit_the_column(visits):
-    _report(visits, "equations", f"display equations that do not fit the column at {WIDE} px")
-
-
-def test_figures_readable(visits):
-    _report(visits, "figures", "figures too small to read that cannot be enlarged")
-
-
-def test_nothing_spills(visits):
-    _report(visits, "spills", "elements running out of the text column")
-
-
-def test_narrow_page_usable(visits):
-    _report(visits, "narrow", f"pages that scroll sideways at {NARROW} px")
-
-
-def test_prose_has_no_internal_text(visits):
-    _report(visits, "prose", "internal labels, unresolved roles or Python formatting in the prose")
-
-
-def test_dark_mode_figures_legible(visits):
-    _report(visits, "dark", "figures illegible in dark mode")
-
-
-def test_chinese_titles_have_glyphs(visits):
-    _report(visits, "fonts", "Chinese titles without glyphs")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_pages(visits, kind):
+    found = visits.get(kind, [])
+    assert not found, f"{len(found)} {KINDS[kind]}:\n" + "\n".join(found)
 
 
 def test_screenshots_taken(visits):
