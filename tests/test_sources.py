@@ -31,6 +31,8 @@ FORBIDDEN = [
 # "seed" for a random generator: every other use of the word is taken for a source article.
 SEED = re.compile(r"seed", re.I)
 RANDOM_SEED = [re.compile(p, re.I) for p in [
+    # (not after an article or demonstrative: "the seed, however" is prose about a source article)
+    r"(?<!the )(?<!The )(?<!this )(?<!This )(?<!that )(?<!That )(?<!our )(?<!Our )"
     r"\bseeds?\s*(?:[=:,)\]}<>]|!r\b|!=|\s*[+*]\s*[\w(]|\s+-\s+[\w(]|(?:and|or|if|in)\b)",  # seed=0, seed: int, f(seed), seed + 1,
                                                              # {seed!r}, seed >= 0, seed and ...
     r"[\"'`{]seeds?[\"'`}]",                                 # "seed", `seed`, {seed}
@@ -134,6 +136,10 @@ def test_intro_and_api_cite_the_source_articles():
     "The source's answer, $g(T) = 13$, is wrong",
     "as the source article says",
     "as laid out in 003_5a10e7f47be1a0f3.txt",
+    "The seed, however, proposes alpha = 1/b",
+    "the seed: alpha=1/b is wrong",
+    "the seed and the paper disagree",
+    "the seed in its section 3 claims",
 ])
 def test_pattern_flags(line):
     assert offences(line), f"not flagged: {line!r}"
