@@ -54,6 +54,7 @@ __all__ = [
     "real_array",
     "real_or_array",
     "seed",
+    "within_doubles",
     "work_limits",
 ]
 
@@ -355,13 +356,13 @@ def integer_array(name: str, value, *, low=0, high=None, ndim: int | None = None
     return real_array(name, arr, low=low, high=high, domain=allowed)
 
 
-def real_or_array(name: str, value, one: str, many: str, **bounds) -> np.ndarray:
+def real_or_array(name: str, value, one: str, many: str, ndim: int | None = None, **bounds) -> np.ndarray:
     """A real scalar (checked by :func:`real` with domain ``one``) or an array (by :func:`real_array`
     with domain ``many``), returned as an ndarray (0-d for a scalar). ``bounds``: ``low``, ``high``,
-    ``low_open``, ``high_open`` as in :func:`real`."""
-    if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
+    ``low_open``, ``high_open`` as in :func:`real`; ``ndim`` given: an array of that dimension only."""
+    if ndim is None and not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
         return np.asarray(real(name, value, domain=one, **bounds))
-    return real_array(name, value, domain=many, **bounds)
+    return real_array(name, value, domain=many, ndim=ndim, **bounds)
 
 
 def counts_as_floats(name: str, value, low: int = 0, one: str = "", many: str = "") -> np.ndarray:
@@ -370,13 +371,18 @@ def counts_as_floats(name: str, value, low: int = 0, one: str = "", many: str = 
     refused with its number of digits. ``one``/``many``: the domain named in the message."""
     one = one or f"an integer >= {low}"
     many = many or f"integers >= {low}"
-    if (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-            and abs(value) > _MAX_DOUBLE):
-        raise ValueError(f"{name} must be {one} up to 1.8e308 (a double), got an integer of "
-                         f"{len(str(abs(int(value))))} digits")
+    within_doubles(name, value, one)
     if not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
         return np.asarray(float(integer(name, value, low=low, domain=one)))
     return integer_array(name, value, low=low, domain=many)
+
+
+def within_doubles(name: str, value, domain: str) -> None:
+    """Refuse a Python integer beyond the largest double (about 1.8e308), saying how many digits it has."""
+    if (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            and abs(value) > _MAX_DOUBLE):
+        raise ValueError(f"{name} must be {domain} up to 1.8e308 (a double), got an integer of "
+                         f"{len(str(abs(int(value))))} digits")
 
 
 def count_text(n) -> str:

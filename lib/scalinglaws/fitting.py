@@ -114,9 +114,8 @@ def _check_params(params, name: str = "params") -> tuple[float, float, float, fl
 
 
 def _positive(name: str, value, *, ndim: int | None = None) -> np.ndarray:
-    if ndim is None and not isinstance(value, (list, tuple)) and np.ndim(value) == 0:
-        return np.asarray(check.real(name, value, low=0, low_open=True, domain="a positive real number"))
-    return check.real_array(name, value, low=0, low_open=True, ndim=ndim, domain="positive real numbers")
+    return check.real_or_array(name, value, "a positive real number", "positive real numbers", ndim=ndim,
+                               low=0, low_open=True)
 
 
 def _power_terms(coefficient: float, base: np.ndarray, exponent: float) -> np.ndarray:
@@ -166,10 +165,7 @@ def huber(r, delta: float = 1e-3):
     r"""Huber's loss ``r^2/2`` for ``|r| <= delta``, ``delta (|r| - delta/2)`` beyond (same as
     ``scipy.special.huber(delta, r)``).  Domain: r finite (scalar or array), delta > 0 finite; a value
     above the largest double raises a ValueError saying so."""
-    if not isinstance(r, (list, tuple)) and np.ndim(r) == 0:
-        r = np.asarray(check.real("r", r))
-    else:
-        r = check.real_array("r", r)
+    r = check.real_or_array("r", r, "a real number", "real numbers")
     delta = _check_delta(delta)
     check.check_work("fitting.huber", operations=10 * r.size, memory_bytes=40 * r.size, sizes=f"{r.size} residuals")
     abs_r = np.abs(r)

@@ -111,12 +111,6 @@ def _check_eta(eta) -> np.ndarray:
     return check.real_or_array("eta", eta, "a rate in (0, 1/3]", "rates in (0, 1/3]", low=0, high=MAX_RATE, low_open=True)
 
 
-def _too_big(name: str, value, low: int) -> None:
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and abs(value) > _MAX_DOUBLE:
-        raise ValueError(f"{name} must be an integer in [{low}, 1.8e308] (a double), got an integer of "
-                         f"{len(str(abs(int(value))))} digits")
-
-
 def _check_N(N) -> np.ndarray:
     return check.counts_as_floats("N", N, low=1, one="a number of parameters: an integer >= 1",
                    many="numbers of parameters: integers >= 1")
@@ -439,7 +433,7 @@ def feature_table(N, a, b):
     """
     a = _check_a(a)
     b = _check_b(b)
-    _too_big("N", N, 1)
+    check.within_doubles("N", N, "an integer >= 1")
     N = check.integer("N", N, low=1, domain="a number of parameters: an integer >= 1")
     return _table_for(N, a, b)
 
@@ -669,7 +663,7 @@ def expected_loss_curve(etas, N, a, b, steps=None):
     b = _check_b(b)
     etas = check.real_array("etas", etas, low=0, high=MAX_RATE, low_open=True, ndim=1, min_size=1,
                             domain="rates in (0, 1/3]")
-    _too_big("N", N, 1)
+    check.within_doubles("N", N, "an integer >= 1")
     N_int = check.integer("N", N, low=1, domain="a number of parameters: an integer >= 1")
     T = etas.size
     if steps is not None:
